@@ -1,0 +1,175 @@
+"""The `Store` contract: what the bridge keeps between requests, and nothing else.
+
+Every secret the bridge hands out (authorization codes, refresh tokens, login transaction ids)
+is stored only as a hash; callers hash before they call (see `secret_hash`). The IB session id
+is stored only as AEAD ciphertext made by `store.crypto.SidCipher`; the store never sees the
+key. Every record carries an absolute expiry (`expires_at`, Unix seconds) and is invisible to
+readers once it has passed, whether or not `purge_expired` has run yet.
+
+Backends: `store.sqlite.SQLiteStore` (embedded, default) and, for many hosts, Redis. One
+contract test suite (tests/store) runs against each.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+def secret_hash(secret: str) -> str:
+    """The key under which a secret is stored: SHA-256, hex. The secret itself is never kept."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class LoginStatus(enum.StrEnum):
+    """Where a login transaction stands. The login page shows a message for each."""
+
+    NEW = "new"  # the page is open, no platform chosen yet
+    PENDING = "pending"  # IB's login page is open in the popup; we are polling
+    DONE = "done"  # IB reported the login; a code has been issued
+    EXPIRED = "expired"  # IB's login token ran out before the user finished
+    FAILED = "failed"  # IB refused or broke; `error` says how
+
+
+@dataclass(slots=True)
+class LoginTransaction:
+    """One visit to /authorize, from the request until the code is issued.
+
+    The browser holds the transaction id in a signed cookie; the store holds its hash.
+    """
+
+    client_id: str
+    redirect_uri: str
+    state: str | None
+    code_challenge: str
+    code_challenge_method: str
+    scope: str
+    resource: str | None
+    expires_at: float
+    status: LoginStatus = LoginStatus.NEW
+    platform_url: str | None = None
+    # IB's one-time login token. Short-lived and single-use, but still a credential: it is
+    # sent only to the platform host and never to the browser except inside IB's login URL.
+    ib_login_token: str | None = None
+    started_at: float = 0.0  # when IB's login token was issued
+    last_polled_at: float = 0.0
+    error: str | None = None
+    # Set once the login is done: the code that was issued, so a second poll gets the same
+    # redirect instead of minting a second code.
+    redirect_to: str | None = None
+
+
+@dataclass(slots=True)
+class Grant:
+    """What a user's sign-in grants one client: an IB session, held server-side.
+
+    Every token the bridge issues points at one grant; revoking the grant ends them all.
+    """
+
+    grant_id: str
+    client_id: str
+    scope: str
+    resource: str | None
+    sid_ciphertext: bytes
+    platform_url: str  # https://company.intelligencebank.com, no trailing slash
+    api_v3_url: str  # https://region.intelligencebank.com, no trailing slash
+    ib_client_id: str  # IB's own "clientid" (the tenant), part of every v3 path
+    user: dict[str, str]  # userinfo claims: sub, name, given_name, family_name, email, ...
+    session_expires_at: float  # loginTime + logintimeoutperiod hours: nothing outlives it
+    created_at: float
+    last_used_at: float
+    refresh_count: int = 0
+    revoked: bool = False
+
+    @property
+    def expires_at(self) -> float:
+        return self.session_expires_at
+
+
+@dataclass(slots=True)
+class AuthorizationCode:
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    code_challenge_method: str
+    scope: str
+    resource: str | None
+    expires_at: float
+    used: bool = False
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    grant_id: str
+    client_id: str
+    scope: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass(slots=True)
+class Consumed(Generic[T]):
+    """The result of atomically marking a single-use record as used.
+
+    `record` is None when nothing live is stored under the hash. `first_use` is False when the
+    record had been used before: a replay, which the caller answers by revoking the grant.
+    """
+
+    record: T | None
+    first_use: bool = field(default=False)
+
+
+class Store(Protocol):
+    """Everything the bridge persists. All methods are synchronous and fast (local I/O only),
+    so they are called from Authlib's synchronous grant hooks as well as from handlers."""
+
+    # Login transactions, keyed by secret_hash(transaction id).
+    def put_transaction(self, key: str, transaction: LoginTransaction) -> None: ...
+    def get_transaction(self, key: str) -> LoginTransaction | None: ...
+    def delete_transaction(self, key: str) -> None: ...
+
+    # Grants, keyed by their random id (not a secret: it sits inside signed access tokens).
+    def put_grant(self, grant: Grant) -> None: ...
+    def get_grant(self, grant_id: str) -> Grant | None:
+        """The live grant, or None when unknown, revoked or past its session end."""
+        ...
+
+    def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
+        """Record use of the grant (and one more refresh when `refreshed`)."""
+        ...
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """End the grant: get_grant returns None from now on, and so do its codes and tokens."""
+        ...
+
+    # Authorization codes, keyed by secret_hash(code). Single use.
+    def put_code(self, key: str, code: AuthorizationCode) -> None: ...
+    def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
+        """Atomically mark the code used and return it, telling whether this was its first use."""
+        ...
+
+    # Refresh tokens, keyed by secret_hash(token). Single use: every refresh rotates.
+    def put_refresh_token(self, key: str, token: RefreshToken) -> None: ...
+    def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
+        """Atomically mark the token used and return it, telling whether this was its first use."""
+        ...
+
+    def get_refresh_token(self, key: str) -> RefreshToken | None:
+        """Read without consuming (for revocation and introspection)."""
+        ...
+
+    # Housekeeping.
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete every record whose expiry has passed; returns how many went."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the backend answers (for /readyz)."""
+        ...
+
+    def close(self) -> None: ...
