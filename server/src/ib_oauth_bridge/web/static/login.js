@@ -1,0 +1,520 @@
+// "Connect to IntelligenceBank": progressive enhancement of the login page.
+//
+// Without JavaScript the page is two plain form posts. With it, the platform form is posted with
+// fetch, IntelligenceBank's sign-in page opens in a popup, and the page polls the login status
+// until the bridge says "done", then returns to the app. Configuration comes from data-*
+// attributes on #login (the CSP forbids inline script). Tokens are never logged.
+"use strict";
+
+(() => {
+  const root = document.getElementById("login");
+  if (!root) return;
+
+  const cfg = {
+    platformUrl: root.dataset.platformUrl || "",
+    statusUrl: root.dataset.statusUrl || "",
+    loginUrl: root.dataset.loginUrl || "",
+  };
+
+  const form = document.getElementById("platform-form");
+  const input = document.getElementById("platform_url");
+  const fieldError = document.getElementById("platform_url-error");
+  const continueBtn = document.getElementById("continue");
+  const statusEl = document.getElementById("status");
+  if (!form || !input || !fieldError || !continueBtn || !statusEl) return;
+
+  const MIN_POLL_MS = 1000;
+  const MAX_WAIT_MS = 15 * 60 * 1000;
+  const POPUP_NAME = "ib-login";
+  const POPUP_FEATURES = "popup,width=520,height=700";
+
+  const MSG = {
+    contacting: "Contacting IntelligenceBank…",
+    waiting: "Waiting for you to sign in to IntelligenceBank in the other window…",
+    blocked: "Your browser blocked the pop-up window.",
+    blockedDetail: "Open the sign-in page yourself: this page notices when you have signed in.",
+    openLink: "Open the IntelligenceBank sign-in page",
+    closed: "The sign-in window was closed before you finished.",
+    unreachable: "Couldn't reach the sign-in service. Check your connection and try again.",
+    expired: "This sign-in request has expired. Start again to get a new one.",
+    tooLong: "This sign-in took too long and has expired. Start again to get a new one.",
+    failed: "Signing in to IntelligenceBank didn't work. Check the address and try again.",
+    gone: "This sign-in request has expired. Go back to the app and start again.",
+    forbidden:
+      "This sign-in page is no longer valid in this browser. Go back to the app and start again.",
+    empty: "Enter your IntelligenceBank address, for example https://company.intelligencebank.com.",
+    done: "Signed in. Taking you back…",
+  };
+
+  // The login in progress. `generation` makes answers to an abandoned attempt harmless.
+  const login = {
+    generation: 0,
+    url: "",
+    popup: null,
+    popupOpened: false,
+    closedPolls: 0,
+    view: "", // "idle" | "waiting" | "blocked" | "closed" | "offline"
+    viewBeforeOffline: "",
+    pollMs: MIN_POLL_MS,
+    deadline: 0,
+    timer: 0,
+    polling: false,
+    failures: 0,
+  };
+
+  // ---- small DOM helpers -------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "onclick") node.addEventListener("click", value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  let lastStatusKey = "";
+
+  // Show a message in the status region. Re-rendering the same message is skipped so that screen
+  // readers do not hear it again on every poll.
+  function showStatus(kind, text, options = {}) {
+    const { detail = "", actions = [], busy = false, key = "" } = options;
+    const statusKey = key || `${kind}|${text}|${detail}`;
+    if (statusKey === lastStatusKey) return;
+    lastStatusKey = statusKey;
+    statusEl.className = `notice notice-${kind}${busy ? " is-busy" : ""}`;
+    statusEl.replaceChildren();
+    statusEl.append(el("p", {}, text));
+    if (detail) statusEl.append(el("p", { class: "detail" }, detail));
+    if (actions.length) statusEl.append(el("div", { class: "actions" }, ...actions));
+  }
+
+  function clearStatus() {
+    lastStatusKey = "";
+    statusEl.className = "notice is-empty";
+    statusEl.replaceChildren();
+  }
+
+  function focusInput() {
+    input.closest("details")?.setAttribute("open", "");
+    input.focus();
+  }
+
+  function setFieldError(text) {
+    fieldError.textContent = text;
+    fieldError.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.closest(".field")?.classList.add("has-error");
+    focusInput();
+  }
+
+  function clearFieldError() {
+    fieldError.textContent = "";
+    fieldError.hidden = true;
+    input.removeAttribute("aria-invalid");
+    input.closest(".field")?.classList.remove("has-error");
+  }
+
+  function setBusy(busy) {
+    continueBtn.disabled = busy;
+    if (busy) continueBtn.setAttribute("aria-busy", "true");
+    else continueBtn.removeAttribute("aria-busy");
+  }
+
+  // While a sign-in is under way the address is fixed; Cancel always stays available.
+  function setLocked(locked) {
+    input.readOnly = locked;
+    continueBtn.disabled = locked;
+    continueBtn.removeAttribute("aria-busy");
+  }
+
+  function describe(data) {
+    if (!data || typeof data !== "object") return "";
+    const text = data.error_description || data.message || "";
+    return typeof text === "string" ? text : "";
+  }
+
+  async function readJson(response) {
+    const type = response.headers.get("content-type") || "";
+    if (!type.includes("json")) return null;
+    try {
+      return await response.json();
+    } catch {
+      return null;
+    }
+  }
+
+  function safeHttpUrl(value) {
+    try {
+      const url = new URL(value, window.location.href);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : "";
+    } catch {
+      return "";
+    }
+  }
+
+  function startAgainButton(label = "Start again") {
+    return el("button", { type: "button", class: "button button-primary", onclick: startAgain },
+      label);
+  }
+
+  // ---- popup ---------------------------------------------------------------------------------
+
+  function openPopup() {
+    let popup = null;
+    try {
+      popup = window.open(login.url, POPUP_NAME, POPUP_FEATURES);
+    } catch {
+      popup = null;
+    }
+    if (popup) {
+      login.popup = popup;
+      login.popupOpened = true;
+      login.closedPolls = 0;
+      try {
+        popup.focus();
+      } catch {
+        // Focus may be refused; the window is open all the same.
+      }
+    }
+    return popup;
+  }
+
+  function closePopup() {
+    try {
+      if (login.popup && !login.popup.closed) login.popup.close();
+    } catch {
+      // Ignore: the window may belong to another browsing context group by now.
+    }
+  }
+
+  // A link that opens the sign-in page. It works as a plain target=_blank link; when a click
+  // lets us open the named popup instead, we do that so that it can be closed when done.
+  function signInLink(text) {
+    const link = el("a", {
+      href: login.url,
+      target: "_blank",
+      rel: "noopener",
+      class: "button button-primary",
+    }, text, el("span", { class: "visually-hidden" }, " (opens in a new window)"));
+    link.addEventListener("click", (event) => {
+      if (openPopup()) event.preventDefault();
+      else login.popupOpened = false; // A new tab we cannot watch: just keep polling.
+      showWaiting(true);
+    });
+    return link;
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
+  function showWaiting(force = false) {
+    if (login.view === "waiting" && !force) return;
+    login.view = "waiting";
+    showStatus("info", MSG.waiting, {
+      busy: true,
+      key: "waiting",
+      actions: [differentAddressButton()],
+    });
+  }
+
+  function differentAddressButton() {
+    return el("button", { type: "button", class: "button button-secondary", onclick: startAgain },
+      "Use a different address");
+  }
+
+  function showBlocked() {
+    login.view = "blocked";
+    showStatus("info", MSG.blocked, {
+      key: "blocked",
+      detail: MSG.blockedDetail,
+      actions: [signInLink(MSG.openLink), differentAddressButton()],
+    });
+  }
+
+  function showClosed() {
+    login.view = "closed";
+    const reopen = el("button", {
+      type: "button",
+      class: "button button-primary",
+      onclick: () => {
+        if (openPopup()) showWaiting(true);
+        else showBlocked();
+      },
+    }, "Open it again");
+    showStatus("error", MSG.closed, { key: "closed", actions: [reopen, differentAddressButton()] });
+  }
+
+  function restoreView(view) {
+    if (view === "blocked") showBlocked();
+    else if (view === "closed") showClosed();
+    else if (view === "idle") {
+      login.view = "idle";
+      clearStatus();
+    } else showWaiting(true);
+  }
+
+  function showUnreachable(data, actions = []) {
+    showStatus("error", MSG.unreachable, { detail: describe(data), actions });
+  }
+
+  // ---- polling -------------------------------------------------------------------------------
+
+  function stopPolling() {
+    login.polling = false;
+    if (login.timer) window.clearTimeout(login.timer);
+    login.timer = 0;
+  }
+
+  function schedulePoll(delay) {
+    if (!login.polling) return;
+    if (login.timer) window.clearTimeout(login.timer);
+    const wait = Math.max(MIN_POLL_MS, Number(delay) || login.pollMs);
+    login.timer = window.setTimeout(poll, wait);
+  }
+
+  function startPolling(pollAfterMs) {
+    stopPolling();
+    login.pollMs = Math.max(MIN_POLL_MS, Number(pollAfterMs) || MIN_POLL_MS);
+    login.deadline = Date.now() + MAX_WAIT_MS;
+    login.failures = 0;
+    login.polling = true;
+    schedulePoll(login.pollMs);
+  }
+
+  // The attempt is over: stop polling and let the user start again.
+  function finish(kind, text, options) {
+    stopPolling();
+    login.generation += 1;
+    login.view = "";
+    setLocked(false);
+    showStatus(kind, text, options);
+  }
+
+  function startAgain() {
+    stopPolling();
+    closePopup();
+    login.generation += 1;
+    login.view = "";
+    login.url = "";
+    login.popup = null;
+    login.popupOpened = false;
+    setLocked(false);
+    clearStatus();
+    clearFieldError();
+    focusInput();
+    input.select();
+  }
+
+  async function poll() {
+    login.timer = 0;
+    if (!login.polling) return;
+    const generation = login.generation;
+
+    if (Date.now() > login.deadline) {
+      closePopup();
+      finish("error", MSG.tooLong, { actions: [startAgainButton()] });
+      return;
+    }
+
+    let response;
+    let data = null;
+    try {
+      response = await fetch(cfg.statusUrl, {
+        method: "GET",
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      data = await readJson(response);
+    } catch {
+      response = null;
+    }
+    if (generation !== login.generation || !login.polling) return;
+
+    // Network trouble or a server error while waiting: say so, keep trying (slower).
+    if (!response || response.status >= 500 || (response.ok && !data)) {
+      login.failures += 1;
+      if (login.view !== "offline") login.viewBeforeOffline = login.view;
+      login.view = "offline";
+      showUnreachable(response ? data : null);
+      schedulePoll(Math.min(login.pollMs * 2 ** Math.min(login.failures, 4), 15000));
+      return;
+    }
+    login.failures = 0;
+
+    if (response.status === 410) {
+      closePopup();
+      finish("error", describe(data) || MSG.gone);
+      return;
+    }
+    if (!response.ok) {
+      closePopup();
+      finish("error", response.status === 403 ? MSG.forbidden : describe(data) || MSG.failed);
+      return;
+    }
+
+    const next = Math.max(login.pollMs, Number(data.poll_after_ms) || 0);
+    switch (data.status) {
+      case "done": {
+        const target = typeof data.redirect_to === "string" ? data.redirect_to : "";
+        if (!target) {
+          finish("error", MSG.failed, { actions: [startAgainButton()] });
+          return;
+        }
+        stopPolling();
+        closePopup();
+        showStatus("success", MSG.done, { busy: true });
+        window.location.assign(target);
+        return;
+      }
+      case "expired":
+        closePopup();
+        finish("error", data.message || MSG.expired, { actions: [startAgainButton()] });
+        return;
+      case "failed":
+        closePopup();
+        finish("error", data.message || MSG.failed);
+        focusInput();
+        return;
+      case "new":
+        // The bridge has no sign-in under way for this page: let the user submit again.
+        finish("info", data.message || "Enter your address and choose Continue to sign in.");
+        return;
+      default: // "pending" (or anything we do not know yet): keep waiting.
+        if (login.view === "offline") restoreView(login.viewBeforeOffline);
+        if (login.popupOpened && login.popup && login.popup.closed) {
+          // Wait one more poll: the sign-in may have finished just as the window closed.
+          login.closedPolls += 1;
+          if (login.closedPolls >= 2 && login.view !== "closed") showClosed();
+        }
+        schedulePoll(next);
+    }
+  }
+
+  // ---- submitting the address ----------------------------------------------------------------
+
+  function beginSignIn(url, pollAfterMs) {
+    login.generation += 1;
+    login.url = url;
+    login.popup = null;
+    login.popupOpened = false;
+    login.closedPolls = 0;
+    login.view = "";
+    setLocked(true);
+    if (openPopup()) showWaiting(true);
+    else showBlocked();
+    startPolling(pollAfterMs);
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (continueBtn.disabled) return;
+    clearFieldError();
+
+    let value = input.value.trim();
+    if (!value) {
+      setFieldError(MSG.empty);
+      return;
+    }
+    // People often type just the host name: assume https.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      value = `https://${value}`;
+      input.value = value;
+    }
+
+    const body = new URLSearchParams(new FormData(form));
+    body.set("platform_url", value);
+
+    stopPolling();
+    closePopup();
+    login.generation += 1;
+    const generation = login.generation;
+    setBusy(true);
+    showStatus("info", MSG.contacting, { busy: true });
+
+    let response;
+    let data = null;
+    try {
+      response = await fetch(cfg.platformUrl, {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      data = await readJson(response);
+    } catch {
+      response = null;
+    }
+    if (generation !== login.generation) return;
+    setBusy(false);
+
+    if (!response) {
+      showUnreachable(null);
+      return;
+    }
+    if (response.ok) {
+      const url = data ? safeHttpUrl(data.login_url) : "";
+      if (url) {
+        beginSignIn(url, data.poll_after_ms);
+        return;
+      }
+      if (!data) {
+        // The server answered with a page rather than JSON: fall back to the plain form post.
+        form.submit();
+        return;
+      }
+      showUnreachable(data);
+      return;
+    }
+    if (response.status >= 500 || !data) {
+      showUnreachable(data);
+      return;
+    }
+    if (response.status === 410) {
+      showStatus("error", describe(data) || MSG.gone);
+      return;
+    }
+    if (response.status === 403) {
+      showStatus("error", MSG.forbidden, { detail: describe(data) });
+      return;
+    }
+    clearStatus();
+    setFieldError(describe(data) || "That address didn't work. Check it and try again.");
+  });
+
+  input.addEventListener("input", () => {
+    if (input.getAttribute("aria-invalid") === "true") clearFieldError();
+  });
+
+  // No-JS second step, viewed with JavaScript on: open the page as a popup and watch for the end.
+  const loginLink = document.getElementById("login-link");
+  if (cfg.loginUrl && loginLink) {
+    const url = safeHttpUrl(cfg.loginUrl);
+    if (url) {
+      login.url = url;
+      loginLink.addEventListener("click", (event) => {
+        if (openPopup()) event.preventDefault();
+        showWaiting(true);
+      });
+      login.view = "idle";
+      startPolling(MIN_POLL_MS);
+    }
+  }
+
+  // Coming back with the Back button restores a frozen page: start fresh.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) {
+      stopPolling();
+      setLocked(false);
+      setBusy(false);
+      clearStatus();
+    }
+  });
+})();
