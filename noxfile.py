@@ -1,0 +1,77 @@
+"""Every task a developer or CI runs. `nox` alone runs lint, typecheck and tests.
+
+On a machine without nox, `python3 noxfile.py ...` first installs nox into .nox/_bootstrap
+(with pip, nothing else needed) and then runs the same sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+try:
+    import nox
+except ModuleNotFoundError:
+    if __name__ != "__main__":
+        raise
+    bootstrap = ROOT / ".nox" / "_bootstrap"
+    python = bootstrap / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(bootstrap)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "nox>=2024.10"],
+                       check=True)
+    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = False
+
+SERVER = str(ROOT / "server")
+TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3"]
+LINT_DEPS = ["ruff>=0.8"]
+TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: unit, store, emulator and integration tests over real sockets."""
+    session.install("-e", SERVER, *TEST_DEPS)
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the server, the tests and this file."""
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", "server/src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "server/src")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the server package."""
+    session.install("-e", SERVER, *TYPE_DEPS)
+    session.chdir(SERVER)
+    session.run("mypy")
+
+
+@nox.session
+def dev(session: nox.Session) -> None:
+    """Start the IB emulator and the bridge in dev mode (`nox -s dev -- --port 9000`)."""
+    session.install("-e", SERVER)
+    session.run("ib-oauth-bridge", "dev", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, each against a baseline measured in the same run."""
+    session.install("-e", SERVER)
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

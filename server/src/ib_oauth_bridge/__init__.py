@@ -1,0 +1,23 @@
+"""IB OAuth Bridge: an OAuth 2.1 authorization server and authenticated proxy for the
+IntelligenceBank API.
+
+What operators and third-party ASGI apps use is named here; everything else is internal.
+"""
+
+from .app import create_app, create_app_from_env
+from .auth import BearerTokenBackend, TokenUser, on_auth_error
+from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken
+from .settings import Settings, SettingsError
+
+__all__ = [
+    "AccessTokenClaims",
+    "AccessTokenVerifier",
+    "BearerTokenBackend",
+    "InvalidAccessToken",
+    "Settings",
+    "SettingsError",
+    "TokenUser",
+    "create_app",
+    "create_app_from_env",
+    "on_auth_error",
+]

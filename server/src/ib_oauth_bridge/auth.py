@@ -1,0 +1,137 @@
+"""Bearer-token authentication for Starlette apps, on Starlette's own conventions.
+
+`BearerTokenBackend` is an `AuthenticationBackend`: mounted with Starlette's
+`AuthenticationMiddleware`, it turns `Authorization: Bearer <RFC 9068 JWT>` into
+`request.user` (a `TokenUser`) and `request.auth` (the token's scopes). Inside the bridge a
+`session_loader` also attaches the live IB session, so a revoked grant stops working at once.
+Third-party ASGI apps (an MCP server, say) mount the same middleware with a verifier built from
+the bridge's published JWKS and their own audience; `on_auth_error` answers RFC 6750 errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+
+from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken
+
+
+class BearerAuthError(AuthenticationError):
+    """An RFC 6750 error: `error` is None when the request carried no token at all."""
+
+    def __init__(
+        self, description: str, error: str | None = "invalid_token", status_code: int = 401
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.error = error
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class TokenUser(BaseUser):
+    claims: AccessTokenClaims
+    session: Any = field(default=None, repr=False)  # the bridge's IBSession; None elsewhere
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.claims.subject
+
+    @property
+    def identity(self) -> str:
+        return self.claims.subject
+
+
+SessionLoader = Callable[[AccessTokenClaims], Any]
+
+
+class BearerTokenBackend(AuthenticationBackend):
+    def __init__(
+        self, verifier: AccessTokenVerifier, session_loader: SessionLoader | None = None
+    ) -> None:
+        self.verifier = verifier
+        self.session_loader = session_loader
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, TokenUser]:
+        header = conn.headers.get("authorization")
+        if not header:
+            raise BearerAuthError("An access token is required.", error=None)
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise BearerAuthError(
+                "Send the access token as 'Authorization: Bearer <token>'.",
+                error="invalid_request",
+                status_code=400,
+            )
+        try:
+            claims = self.verifier.verify(token.strip())
+        except InvalidAccessToken as exc:
+            raise BearerAuthError(str(exc)) from None
+        session = self.session_loader(claims) if self.session_loader else None
+        return AuthCredentials(sorted(claims.scopes)), TokenUser(claims, session)
+
+
+def www_authenticate(
+    resource_metadata: str,
+    error: str | None = None,
+    description: str | None = None,
+    scope: str | None = None,
+) -> str:
+    parts = []
+    if error:
+        parts.append(f'error="{error}"')
+        if description:
+            parts.append(f'error_description="{_quote(description)}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    parts.append(f'resource_metadata="{resource_metadata}"')
+    return "Bearer " + ", ".join(parts)
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "").replace('"', "'")
+
+
+def bearer_error_response(
+    resource_metadata: str,
+    status_code: int,
+    error: str | None,
+    description: str,
+    scope: str | None = None,
+) -> JSONResponse:
+    body = {"error": error or "invalid_token", "error_description": description}
+    return JSONResponse(
+        body,
+        status_code=status_code,
+        headers={
+            "WWW-Authenticate": www_authenticate(resource_metadata, error, description, scope),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def on_auth_error(resource_metadata: str) -> Callable[[HTTPConnection, Exception], JSONResponse]:
+    """The `on_error` for AuthenticationMiddleware: RFC 6750 answers naming our metadata."""
+
+    def handler(conn: HTTPConnection, exc: Exception) -> JSONResponse:
+        if isinstance(exc, BearerAuthError):
+            return bearer_error_response(
+                resource_metadata, exc.status_code, exc.error, exc.description
+            )
+        return bearer_error_response(resource_metadata, 401, "invalid_token", str(exc))
+
+    return handler

@@ -1,0 +1,141 @@
+"""`ib-oauth-bridge`: dev (bridge + IB emulator), serve (production), emulator, keys."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import secrets
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from . import devsecrets
+from .devib import EmulatorConfig
+from .devib import create_app as create_emulator_app
+from .oauth.keys import generate_signing_key
+from .settings import Settings, SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ib-oauth-bridge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the bridge and the IB emulator for local work")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--emulator-port", type=int, default=8001)
+    dev.add_argument("--data-dir", type=Path, default=Path(".bridge-data"))
+
+    serve = commands.add_parser("serve", help="run the bridge with IB_BRIDGE_* settings")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    emulator = commands.add_parser("emulator", help="run only the IB emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8001)
+    emulator.add_argument(
+        "--api-host",
+        default="localhost",
+        help="host name of the emulated v3 API (differs from the platform's)",
+    )
+
+    commands.add_parser("keys", help="print new secrets as IB_BRIDGE_* lines")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "dev":
+            return run_dev(args.host, args.port, args.emulator_port, args.data_dir)
+        if args.command == "serve":
+            return run_serve(args.host, args.port, args.workers)
+        if args.command == "emulator":
+            config = EmulatorConfig(platform_host=args.host, api_host=args.api_host, port=args.port)
+            uvicorn.run(
+                create_emulator_app(config), host=args.host, port=args.port, log_level="warning"
+            )
+            return 0
+        return print_keys()
+    except SettingsError as exc:
+        print(f"ib-oauth-bridge: {exc}", file=sys.stderr)
+        return 2
+
+
+def dev_settings(host: str, port: int, emulator: EmulatorConfig, data_dir: Path) -> Settings:
+    secrets_ = devsecrets.load_or_create(data_dir)
+    return Settings(
+        issuer=f"http://{host}:{port}",
+        dev_mode=True,
+        data_dir=data_dir,
+        dev_ib_urls=(emulator.platform_url, emulator.api_v3_url),
+        signing_key=secrets_.signing_key,
+        encryption_key=secrets_.encryption_key,
+        cookie_secret=secrets_.cookie_secret,
+        log_format="text",
+    )
+
+
+def run_dev(host: str, port: int, emulator_port: int, data_dir: Path) -> int:
+    from .app import create_app
+
+    emulator = EmulatorConfig(port=emulator_port)
+    settings = dev_settings(host, port, emulator, data_dir)
+    # The emulator runs in a thread of its own; uvicorn leaves signals to the main thread,
+    # where the bridge's server catches Ctrl-C and we then stop the emulator.
+    emulator_server = uvicorn.Server(
+        uvicorn.Config(
+            create_emulator_app(emulator),
+            host=emulator.platform_host,
+            port=emulator_port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=emulator_server.run, name="ib-emulator", daemon=True)
+    thread.start()
+    print(
+        f"\n  IB OAuth Bridge (dev mode)\n"
+        f"  Playground        {settings.issuer}/\n"
+        f"  Issuer            {settings.issuer}\n"
+        f"  Metadata          {settings.issuer}/.well-known/oauth-authorization-server\n"
+        f"  IB emulator       {emulator.platform_url}  (API at {emulator.api_v3_url})\n"
+        f"  Demo login        demo / demo\n"
+        f"  Data              {data_dir.resolve()}\n"
+        f"  Stop with Ctrl-C\n",
+        flush=True,
+    )
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    finally:
+        emulator_server.should_exit = True
+        thread.join(timeout=5)
+    return 0
+
+
+def run_serve(host: str, port: int, workers: int) -> int:
+    Settings.from_env().check()  # refuse before any worker starts, with the reason
+    uvicorn.run(
+        "ib_oauth_bridge.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+    return 0
+
+
+def print_keys() -> int:
+    signing_key = json.dumps(generate_signing_key().as_dict(private=True))
+    encryption_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    print(f"IB_BRIDGE_SIGNING_KEY='{signing_key}'")
+    print(f"IB_BRIDGE_ENCRYPTION_KEY={encryption_key}")
+    print(f"IB_BRIDGE_COOKIE_SECRET={secrets.token_urlsafe(32)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Which IB hosts the bridge may talk to: validation of user-typed platform URLs and of the API
+URL IB reports back (IB-API.md section 3).
+
+The platform host comes from user input, and the bridge sends a credential (the sid) to it, so
+it is checked before any request leaves: https only, a configured host pattern, no IP literal,
+and no name that resolves to a private, loopback or otherwise internal address. In dev mode the
+emulator's own URLs are allowed as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MAX_URL_LENGTH = 2048
+
+
+class PlatformURLError(ValueError):
+    """A platform URL the bridge refuses; the message is shown to the user as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostPolicy:
+    patterns: tuple[str, ...]
+    dev_urls: tuple[str, ...] = ()  # origins allowed as-is (dev mode: the emulator)
+
+    def normalize(self, raw: str) -> str:
+        """The origin (scheme://host[:port]) of a platform URL, or PlatformURLError."""
+        text = raw.strip()
+        if not text:
+            raise PlatformURLError("Enter your IntelligenceBank address.")
+        if len(text) > MAX_URL_LENGTH or any(ord(ch) < 0x21 for ch in text):
+            raise PlatformURLError("That doesn't look like a web address.")
+        if "://" not in text:
+            text = "https://" + text
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise PlatformURLError("That doesn't look like a web address.") from None
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            raise PlatformURLError("That doesn't look like a web address.")
+        if parts.username or parts.password:
+            raise PlatformURLError("The address must not contain a user name or password.")
+        origin = f"{parts.scheme}://{_host_for_url(host)}" + (f":{port}" if port else "")
+        if origin in self.dev_urls:
+            return origin
+        if parts.scheme != "https":
+            raise PlatformURLError("The address must start with https://.")
+        if _is_ip_literal(host):
+            raise PlatformURLError("Use your IntelligenceBank host name, not an IP address.")
+        if not self.host_allowed(host):
+            allowed = " or ".join(self.patterns) or "no host"
+            raise PlatformURLError(
+                f"{host} is not an IntelligenceBank address (expected {allowed})."
+            )
+        return origin
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in self.patterns)
+
+    def is_dev_origin(self, origin: str) -> bool:
+        return origin in self.dev_urls
+
+    async def check_resolves_publicly(self, origin: str) -> None:
+        """Refuse a host whose addresses include any internal one (SSRF guard)."""
+        if origin in self.dev_urls:
+            return
+        parts = urlsplit(origin)
+        host = parts.hostname or ""
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise PlatformURLError(f"{host} could not be found. Check the address.") from None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not address.is_global:
+                raise PlatformURLError(f"{host} points to an internal address and is refused.")
+
+    def check_api_url(self, api_v3_url: str) -> str:
+        """IB's reported apiV3url as an origin; it must pass the same policy as the platform,
+        since the proxy will send the sid there too."""
+        return self.normalize(api_v3_url)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host.lower()

@@ -1,0 +1,160 @@
+"""The two grants the bridge speaks, as Authlib grant subclasses that implement only the hooks:
+authorization code (RFC 6749 4.1) with PKCE S256 required (RFC 7636, OAuth 2.1), and refresh
+token with rotation and replay detection (RFC 9700 4.14.2).
+
+Single use is enforced by the store's atomic consume: a second presentation of a code or a
+refresh token revokes the whole grant, so whatever it issued stops working.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from ..store.base import AuthorizationCode, Grant, RefreshToken, secret_hash
+from .clients import Client
+from .tokens import AuthorizedUser
+
+if TYPE_CHECKING:
+    from .server import AuthorizationServer
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE, required for every client, S256 only: OAuth 2.1 drops `plain`."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 - Authlib's own attribute
+
+    def validate_code_challenge(self, grant: grants.BaseGrant, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with method S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError(
+                "code_challenge_method must be S256; 'plain' and a missing method are refused."
+            )
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """An authorization code as Authlib's grant reads it back."""
+
+    record: AuthorizationCode
+
+    @property
+    def code_challenge(self) -> str:
+        return self.record.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str:
+        return self.record.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.record.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.record.scope
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRefreshToken:
+    record: RefreshToken
+
+    def check_client(self, client: Client) -> bool:
+        return self.record.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.record.scope
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012 - Authlib's own attribute
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    server: AuthorizationServer
+
+    def save_authorization_code(self, code: str, request: grants.OAuth2Request) -> None:
+        user: AuthorizedUser = request.user
+        data = request.payload.data
+        self.server.store.put_code(
+            secret_hash(code),
+            AuthorizationCode(
+                grant_id=user.grant.grant_id,
+                client_id=request.client.get_client_id(),
+                redirect_uri=request.payload.redirect_uri,
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                scope=request.scope,
+                resource=user.grant.resource,
+                expires_at=time.time() + self.server.settings.code_ttl,
+            ),
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> IssuedCode | None:
+        consumed = self.server.store.consume_code(secret_hash(code))
+        record = consumed.record
+        if record is None:
+            return None
+        if not consumed.first_use:
+            # RFC 6749 4.1.2: a code used twice revokes what it issued.
+            self.server.end_grant(record.grant_id, reason="authorization code replayed")
+            return None
+        if record.client_id != client.client_id:
+            return None
+        return IssuedCode(record)
+
+    def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
+        """Nothing to do: consume_code already marked the code used, and the used record stays
+        until it expires so that a replay can be recognised."""
+
+    def authenticate_user(self, authorization_code: IssuedCode) -> AuthorizedUser | None:
+        grant = self.server.live_grant(authorization_code.record.grant_id)
+        return AuthorizedUser(grant) if grant else None
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012 - Authlib's own attribute
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    server: AuthorizationServer
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
+        consumed = self.server.store.consume_refresh_token(secret_hash(refresh_token))
+        record = consumed.record
+        if record is None:
+            return None
+        if not consumed.first_use:
+            self.server.end_grant(record.grant_id, reason="refresh token replayed")
+            return None
+        grant = self.server.live_grant(record.grant_id)
+        if grant is None:
+            return None
+        settings = self.server.settings
+        if grant.refresh_count >= settings.max_refreshes:
+            self.server.end_grant(grant.grant_id, reason="refresh limit reached")
+            return None
+        return IssuedRefreshToken(record)
+
+    def authenticate_user(self, refresh_token: IssuedRefreshToken) -> AuthorizedUser | None:
+        grant = self.server.live_grant(refresh_token.record.grant_id)
+        return AuthorizedUser(grant) if grant else None
+
+    def revoke_old_credential(self, refresh_token: IssuedRefreshToken) -> None:
+        """The old token was consumed when it was read; count the refresh on the grant."""
+        self.server.store.touch_grant(
+            refresh_token.record.grant_id, last_used_at=time.time(), refreshed=True
+        )
+
+
+def grant_is_idle(grant: Grant, idle_timeout: int, now: float) -> bool:
+    return now - grant.last_used_at > idle_timeout

@@ -1,0 +1,155 @@
+"""Access tokens: RFC 9068 JWTs minted through Authlib's generator, and their verification.
+
+An access token names its grant (`grant_id`) but never carries the IB sid. Its lifetime is the
+configured TTL, cut short by the end of the IB session: nothing outlives the IB session.
+Refresh tokens are opaque random strings; the store keeps only their hash.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from ..store.base import Grant
+from .clients import Client
+from .keys import ALGORITHM, SigningKeys
+
+REFRESH_TOKEN_BYTES = 48
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedUser:
+    """The resource owner as Authlib's grants see it: a live grant of ours."""
+
+    grant: Grant
+
+    def get_user_id(self) -> str:
+        return self.grant.user.get("sub") or self.grant.grant_id
+
+
+def token_lifetime(grant: Grant, ttl: int, now: float | None = None) -> int:
+    """Seconds an access token for this grant may live: the TTL, capped at the IB session end."""
+    remaining = int(grant.session_expires_at - (time.time() if now is None else now))
+    return max(1, min(ttl, remaining))
+
+
+class AccessTokenGenerator(JWTBearerTokenGenerator):
+    def __init__(self, issuer: str, keys: SigningKeys, ttl: int, default_audience: str) -> None:
+        super().__init__(
+            issuer,
+            alg=ALGORITHM,
+            refresh_token_generator=lambda *args, **kwargs: generate_token(REFRESH_TOKEN_BYTES),
+        )
+        self._keys = keys
+        self._ttl = ttl
+        self._default_audience = default_audience
+
+    def get_jwks(self) -> KeySet:
+        return self._keys.signing_set
+
+    def generate(
+        self,
+        grant_type: str,
+        client: Client,
+        user: AuthorizedUser | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        assert user is not None, "every token of the bridge belongs to a user's grant"
+        token: dict[str, Any] = super().generate(
+            grant_type,
+            client,
+            user=user,
+            scope=scope,
+            expires_in=token_lifetime(user.grant, self._ttl),
+            include_refresh_token=include_refresh_token,
+        )
+        return token
+
+    def get_audiences(self, client: Client, user: AuthorizedUser, scope: str) -> list[str]:
+        audiences = [self._default_audience]
+        if user.grant.resource and user.grant.resource != self._default_audience:
+            audiences.insert(0, user.grant.resource)
+        return audiences
+
+    def get_auth_time(self, user: AuthorizedUser) -> int:
+        return int(user.grant.created_at)
+
+    def get_extra_claims(
+        self, client: Client, grant_type: str, user: AuthorizedUser, scope: str
+    ) -> dict[str, Any]:
+        # Overrides the generator's own `exp`, which knows nothing of the IB session's end.
+        return {
+            "exp": int(time.time()) + token_lifetime(user.grant, self._ttl),
+            "grant_id": user.grant.grant_id,
+        }
+
+
+class InvalidAccessToken(Exception):
+    """The token is not one this bridge would accept; the message is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    subject: str
+    client_id: str
+    grant_id: str
+    scopes: frozenset[str]
+    audiences: tuple[str, ...]
+    expires_at: int
+    raw: dict[str, Any]
+
+
+class AccessTokenVerifier:
+    """Checks an RFC 9068 access token: signature, `typ`, issuer, audience, expiry."""
+
+    def __init__(self, keys: KeySet, issuer: str, audience: str, leeway: int = 5) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._claims = jwt.JWTClaimsRegistry(
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            exp={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": True},
+        )
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        try:
+            decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
+            self._claims.validate(decoded.claims)
+        except (JoseError, ValueError, TypeError):
+            raise InvalidAccessToken("The access token is invalid or has expired.") from None
+        if decoded.header.get("typ") not in {"at+jwt", "application/at+jwt"}:
+            raise InvalidAccessToken("The token is not an access token.")
+        claims = decoded.claims
+        audiences = _as_tuple(claims.get("aud"))
+        if self._audience not in audiences:
+            raise InvalidAccessToken("The access token is meant for another resource.")
+        return AccessTokenClaims(
+            subject=str(claims["sub"]),
+            client_id=str(claims["client_id"]),
+            grant_id=str(claims.get("grant_id", "")),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            audiences=audiences,
+            expires_at=int(claims["exp"]),
+            raw=claims,
+        )
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(str(item) for item in value)
+    return ()

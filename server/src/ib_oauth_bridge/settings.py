@@ -1,0 +1,220 @@
+"""Every setting of the bridge, read once from environment variables prefixed `IB_BRIDGE_`.
+
+`Settings.from_env()` parses and `Settings.check()` refuses unsafe production configurations
+with a message naming the variable to set. The table in docs/ lists the same variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "IB_BRIDGE_"
+
+
+class SettingsError(ValueError):
+    """A configuration the bridge refuses to run with. The message says what to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """A pre-registered OAuth client (from IB_BRIDGE_CLIENTS)."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    client_secret: str | None = None  # None: a public client (PKCE only)
+    token_endpoint_auth_method: str = "none"  # noqa: S105 - a method name, not a secret
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    issuer: str = "http://127.0.0.1:8000"
+    dev_mode: bool = False
+    data_dir: Path = Path(".bridge-data")
+    database: Path | None = None  # default: data_dir / "bridge.db"
+    # fnmatch patterns for IB platform hosts users may type, comma-separated in the env.
+    platform_hosts: tuple[str, ...] = ("*.intelligencebank.com",)
+    # Dev mode only: base URLs (scheme://host:port) of the emulator, allowed over http and
+    # on loopback, both for the platform and the API host it reports.
+    dev_ib_urls: tuple[str, ...] = ()
+    # Signing key: a private JWK (JSON) or a path to a file holding one.
+    signing_key: str | None = None
+    previous_signing_keys: tuple[str, ...] = ()
+    # 32-byte AEAD key for the IB sid, base64url; or a path to a file holding it.
+    encryption_key: str | None = None
+    # Secret for the login cookie's signature (itsdangerous).
+    cookie_secret: str | None = None
+    access_token_ttl: int = 3600
+    code_ttl: int = 60
+    login_ttl: int = 900  # how long a user has to finish the login page
+    ib_login_token_ttl: int = 600  # how long IB's login token is assumed to live
+    ib_poll_interval: float = 1.0  # at most one IB info poll per transaction per interval
+    refresh_idle_timeout: int = 7 * 24 * 3600  # a grant unused this long ends
+    max_refreshes: int = 10_000  # a grant refreshed this often ends
+    upstream_timeout: float = 30.0
+    upstream_connect_timeout: float = 10.0
+    max_form_bytes: int = 64 * 1024
+    cors_origins: tuple[str, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
+    allowed_resources: tuple[str, ...] = ()  # RFC 8707 resource indicators tokens may target
+    log_format: str = "json"  # "json" (one object per line) or "text"
+    log_level: str = "INFO"
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "bridge.db"
+
+    @property
+    def proxy_resource(self) -> str:
+        """RFC 9728 resource identifier of the proxy: the default `aud` of access tokens."""
+        return f"{self.issuer}/proxy"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(PREFIX + name)
+            return value.strip() if value is not None and value.strip() else None
+
+        def get_int(name: str, default: int) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
+
+        def get_list(name: str) -> tuple[str, ...] | None:
+            raw = get(name)
+            if raw is None:
+                return None
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+        defaults = cls()
+        values: dict[str, object] = {
+            "issuer": (get("ISSUER") or defaults.issuer).rstrip("/"),
+            "dev_mode": (get("DEV") or "").lower() in {"1", "true", "yes", "on"},
+            "data_dir": Path(get("DATA_DIR") or defaults.data_dir),
+            "database": Path(db) if (db := get("DATABASE")) else None,
+            "platform_hosts": get_list("PLATFORM_HOSTS") or defaults.platform_hosts,
+            "dev_ib_urls": get_list("DEV_IB_URLS") or (),
+            "signing_key": get("SIGNING_KEY"),
+            "previous_signing_keys": get_list("PREVIOUS_SIGNING_KEYS") or (),
+            "encryption_key": get("ENCRYPTION_KEY"),
+            "cookie_secret": get("COOKIE_SECRET"),
+            "access_token_ttl": get_int("ACCESS_TOKEN_TTL", defaults.access_token_ttl),
+            "code_ttl": get_int("CODE_TTL", defaults.code_ttl),
+            "login_ttl": get_int("LOGIN_TTL", defaults.login_ttl),
+            "refresh_idle_timeout": get_int("REFRESH_IDLE_TIMEOUT", defaults.refresh_idle_timeout),
+            "max_refreshes": get_int("MAX_REFRESHES", defaults.max_refreshes),
+            "cors_origins": get_list("CORS_ORIGINS") or (),
+            "clients": parse_clients(get("CLIENTS")),
+            "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
+            "log_format": (get("LOG_FORMAT") or defaults.log_format).lower(),
+            "log_level": (get("LOG_LEVEL") or defaults.log_level).upper(),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe outside dev mode, saying exactly what to set."""
+        if self.log_format not in {"json", "text"}:
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'json' or 'text'")
+        issuer = urlsplit(self.issuer)
+        if not issuer.scheme or not issuer.netloc or issuer.query or issuer.fragment:
+            raise SettingsError(f"{PREFIX}ISSUER must be an absolute URL, got {self.issuer!r}")
+        if self.dev_mode:
+            return
+        problems: list[str] = []
+        if issuer.scheme != "https":
+            problems.append(
+                f"{PREFIX}ISSUER must be an https:// URL outside dev mode (got {self.issuer!r})"
+            )
+        if not self.signing_key:
+            problems.append(
+                f"{PREFIX}SIGNING_KEY is missing: set it to a private JWK (JSON) or the path of "
+                "a file holding one (`ib-oauth-bridge keys` prints a new one)"
+            )
+        if not self.encryption_key:
+            problems.append(
+                f"{PREFIX}ENCRYPTION_KEY is missing: set it to 32 random bytes, base64url "
+                "encoded, or the path of a file holding them (`ib-oauth-bridge keys`)"
+            )
+        if not self.cookie_secret:
+            problems.append(f"{PREFIX}COOKIE_SECRET is missing: set it to a long random string")
+        for pattern in self.platform_hosts:
+            if not _is_limited_host_pattern(pattern):
+                problems.append(
+                    f"{PREFIX}PLATFORM_HOSTS entry {pattern!r} does not limit hosts to a "
+                    "domain: use a pattern such as '*.intelligencebank.com'"
+                )
+        if self.dev_ib_urls:
+            problems.append(f"{PREFIX}DEV_IB_URLS is for dev mode only: unset it")
+        if problems:
+            raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
+
+
+def _is_limited_host_pattern(pattern: str) -> bool:
+    """A pattern limits hosts when its wildcard, if any, sits under a fixed registrable domain."""
+    if not pattern or any(ch in pattern for ch in "/:[]?"):
+        return False
+    labels = pattern.lower().split(".")
+    fixed = [label for label in labels if "*" not in label]
+    # '*.intelligencebank.com' has two fixed labels after its wildcard; '*', '*.com' don't.
+    return "*" not in "".join(labels[-2:]) and len(fixed) >= 2
+
+
+def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
+    """IB_BRIDGE_CLIENTS: a JSON list of {client_id, redirect_uris, client_secret?, ...}."""
+    if raw is None:
+        return ()
+    if not raw.lstrip().startswith("["):
+        path = Path(raw)
+        if not path.is_file():
+            raise SettingsError(f"{PREFIX}CLIENTS must be a JSON list or the path of a JSON file")
+        raw = path.read_text(encoding="utf-8")
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{PREFIX}CLIENTS is not valid JSON: {exc.msg}") from None
+    if not isinstance(items, list):
+        raise SettingsError(f"{PREFIX}CLIENTS must be a JSON list of client objects")
+    clients = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("client_id"), str):
+            raise SettingsError(f"{PREFIX}CLIENTS[{index}] needs a string client_id")
+        uris = item.get("redirect_uris")
+        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+            raise SettingsError(f"{PREFIX}CLIENTS[{index}] needs a non-empty redirect_uris list")
+        secret = item.get("client_secret")
+        method = item.get("token_endpoint_auth_method") or (
+            "client_secret_basic" if secret else "none"
+        )
+        if method not in {"none", "client_secret_basic", "client_secret_post"}:
+            raise SettingsError(f"{PREFIX}CLIENTS[{index}] has unknown auth method {method!r}")
+        if (method == "none") != (secret is None):
+            raise SettingsError(
+                f"{PREFIX}CLIENTS[{index}]: a client_secret goes with client_secret_basic or "
+                "client_secret_post, and a public client ('none') has none"
+            )
+        clients.append(
+            ClientConfig(
+                client_id=item["client_id"],
+                redirect_uris=tuple(uris),
+                client_secret=secret,
+                token_endpoint_auth_method=method,
+                name=item.get("name"),
+            )
+        )
+    return tuple(clients)

@@ -1,0 +1,138 @@
+"""Real servers for the tests: the IB emulator and the bridge as separate processes on loopback
+ports, started through the `ib-oauth-bridge` console script exactly as an operator would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ib_oauth_bridge.oauth.keys import generate_signing_key
+
+CLI = shutil.which("ib-oauth-bridge") or str(Path(sys.executable).with_name("ib-oauth-bridge"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Emulator:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def platform_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def control(self, name: str, body: dict[str, object] | None = None) -> httpx.Response:
+        url = f"{self.platform_url}/_emulator/{name}"
+        if body is None:
+            return httpx.get(url, timeout=5)
+        return httpx.post(url, json=body, timeout=5)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_emulator() -> Emulator:
+    port = free_port()
+    process = subprocess.Popen([CLI, "emulator", "--port", str(port)])
+    emulator = Emulator(port, process)
+    wait_until_up(f"{emulator.platform_url}/_emulator/config", process)
+    return emulator
+
+
+@dataclass
+class Bridge:
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.data_dir / "bridge.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [CLI, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+            )
+        wait_until_up(f"{self.url}/healthz", self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a crash."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IB_BRIDGE_")}
+    env.update({
+        "IB_BRIDGE_DEV": "1",
+        "IB_BRIDGE_ISSUER": f"http://127.0.0.1:{port}",
+        "IB_BRIDGE_DATA_DIR": str(data_dir),
+        "IB_BRIDGE_DEV_IB_URLS": f"{emulator.platform_url},{emulator.api_url}",
+        "IB_BRIDGE_SIGNING_KEY": json.dumps(generate_signing_key().as_dict(private=True)),
+        "IB_BRIDGE_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "IB_BRIDGE_COOKIE_SECRET": secrets.token_urlsafe(32),
+        "IB_BRIDGE_LOG_FORMAT": "json",
+        "IB_BRIDGE_CLIENTS": json.dumps([
+            {"client_id": "web-app", "client_secret": "web-app-secret",
+             "redirect_uris": ["https://app.example/callback"]},
+            {"client_id": "post-app", "client_secret": "post-app-secret",
+             "token_endpoint_auth_method": "client_secret_post",
+             "redirect_uris": ["https://post.example/callback"]},
+            {"client_id": "other-public", "redirect_uris": ["http://127.0.0.1/other"]},
+        ]),
+        "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
+    })
+    env.update(extra)
+    return env
