@@ -6,6 +6,7 @@ Handlers reach them as `bridge_of(request)`; nothing else is global.
 from __future__ import annotations
 
 import base64
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class Bridge:
             ),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
+            # One client serves every user: it must never keep IB's cookies between requests.
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             # Never from the environment: a proxy variable must not route sids elsewhere.
             trust_env=False,
         )

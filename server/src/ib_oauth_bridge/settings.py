@@ -95,6 +95,15 @@ class Settings:
             except ValueError:
                 raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
 
+        def get_float(name: str, default: float) -> float:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
+
         def get_list(name: str) -> tuple[str, ...] | None:
             raw = get(name)
             if raw is None:
@@ -118,6 +127,7 @@ class Settings:
             "login_ttl": get_int("LOGIN_TTL", defaults.login_ttl),
             "refresh_idle_timeout": get_int("REFRESH_IDLE_TIMEOUT", defaults.refresh_idle_timeout),
             "max_refreshes": get_int("MAX_REFRESHES", defaults.max_refreshes),
+            "upstream_timeout": get_float("UPSTREAM_TIMEOUT", defaults.upstream_timeout),
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),

@@ -89,22 +89,30 @@ def upstream_url(session: IBSession, raw_path: bytes, query: bytes) -> httpx.URL
     return target.copy_with(raw_path=raw)
 
 
+def _connection_tokens(value: str) -> set[str]:
+    """RFC 9110 7.6.1: the headers a Connection header names are hop-by-hop too."""
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
 def request_headers(request: Request, session: IBSession) -> list[tuple[bytes, bytes]]:
+    drop = DROP_REQUEST | _connection_tokens(request.headers.get("connection", ""))
     headers = [
         (name, value)
         for name, value in request.headers.raw
-        if name.decode("latin-1").lower() not in DROP_REQUEST
+        if name.decode("latin-1").lower() not in drop
     ]
     headers.append((b"sid", session.sid.encode("latin-1")))
     return headers
 
 
-def response_headers(upstream: httpx.Response) -> dict[str, str]:
-    return {
-        name: value
-        for name, value in upstream.headers.multi_items()
-        if name.lower() not in DROP_RESPONSE
-    }
+def response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """IB's headers as they came (repeated ones included), less cookies and hop-by-hop."""
+    drop = DROP_RESPONSE | _connection_tokens(upstream.headers.get("connection", ""))
+    return [
+        (name, value)
+        for name, value in upstream.headers.raw
+        if name.decode("latin-1").lower() not in drop
+    ]
 
 
 async def proxy(request: Request) -> Response:
@@ -160,12 +168,13 @@ async def forward(
             "invalid_token",
             "The IntelligenceBank session has ended. Sign in again.",
         )
-    return StreamingResponse(
+    response = StreamingResponse(
         _relay(upstream),
         status_code=upstream.status_code,
-        headers=response_headers(upstream),
         background=BackgroundTask(upstream.aclose),
     )
+    response.raw_headers = response_headers(upstream)
+    return response
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
