@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
 from flow import authorize, exchange
 from servers import Bridge, Emulator
 

@@ -8,9 +8,9 @@ import hashlib
 import httpx
 import pytest
 from conftest import SignedIn, sign_in
-from servers import Bridge, Emulator
 
 from ib_oauth_bridge.devib import generated_sha256
+from servers import Bridge, Emulator
 
 MB = 1024 * 1024
 
@@ -135,7 +135,7 @@ def test_ib_errors_pass_through(bridge: Bridge, emulator: Emulator, signed_in: S
     assert response.status_code == expected
 
 
-def test_slow_ib_becomes_504(tmp_path, emulator: Emulator) -> None:  # noqa: ANN001
+def test_slow_ib_becomes_504(tmp_path, emulator: Emulator) -> None:
     from servers import Bridge as BridgeServer
     from servers import bridge_env, free_port
 

@@ -106,7 +106,7 @@ async def authorize(request: Request) -> Response:
 
 
 def _oauth_request(request: Request, query: ImmutableMultiDict[str, str]) -> StarletteOAuth2Request:
-    return StarletteOAuth2Request(request.method, str(request.url), dict(request.headers), query)
+    return StarletteOAuth2Request(request.method, str(request.url), request.headers, query)
 
 
 def _check_resource(bridge: Bridge, oauth_request: StarletteOAuth2Request) -> None:

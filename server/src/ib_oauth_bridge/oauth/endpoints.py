@@ -41,7 +41,7 @@ async def token(request: Request) -> Response:
     if resource is not None and not resource_allowed(bridge, resource):
         return oauth_error(400, "invalid_target", "The requested resource is not served here.")
     oauth_request = StarletteOAuth2Request(
-        "POST", str(request.url), dict(request.headers), ImmutableMultiDict(), form
+        "POST", str(request.url), request.headers, ImmutableMultiDict(), form
     )
     response: Response = await run_in_threadpool(bridge.oauth.create_token_response, oauth_request)
     response.headers.update(NO_STORE)

@@ -7,6 +7,7 @@ plain objects to Authlib (the same shape as Authlib's own Flask integration).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import cached_property
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
@@ -34,7 +35,7 @@ class StarletteOAuth2Request(OAuth2Request):
         self,
         method: str,
         uri: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         query: ImmutableMultiDict[str, str],
         form: ImmutableMultiDict[str, str] | None = None,
     ) -> None:
