@@ -204,10 +204,9 @@ def test_malformed_login_forms(bridge: Bridge, content: bytes, content_type: str
 
 
 def test_cancel_redirects_with_access_denied(bridge: Bridge, emulator: Emulator) -> None:
-    verifier, challenge = pkce_pair()
     with httpx.Client() as browser:
         _, csrf = start_login(browser, bridge.url, emulator.platform_url,
-                              challenge=challenge, state="cancel-me")
+                              challenge=CHALLENGE, state="cancel-me")
         answer = browser.post(f"{bridge.url}/authorize/cancel", data={"csrf_token": csrf})
         assert answer.status_code == 303
         query = parse_qs(urlsplit(answer.headers["location"]).query)

@@ -1,0 +1,62 @@
+"""A crash between sign-in and code exchange loses nothing: the store is a real SQLite file."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from flow import authorize, exchange, pkce_pair, sign_in_at_ib, start_login, wait_for_redirect
+from servers import Bridge, Emulator, bridge_env, free_port
+
+
+@pytest.fixture
+def own_bridge(emulator: Emulator, tmp_path) -> Bridge:
+    port = free_port()
+    return Bridge(port, tmp_path, bridge_env(port, emulator, tmp_path))
+
+
+def test_sigkill_between_login_and_token_exchange(own_bridge: Bridge, emulator: Emulator) -> None:
+    own_bridge.start()
+    try:
+        authorized = authorize(own_bridge.url, emulator.platform_url)
+        own_bridge.kill()
+        own_bridge.start()
+        response = exchange(own_bridge.url, authorized)
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        info = httpx.get(f"{own_bridge.url}/userinfo", headers={"Authorization": f"Bearer {token}"})
+        assert info.status_code == 200
+    finally:
+        own_bridge.stop()
+
+
+def test_sigkill_while_the_user_signs_in_at_ib(own_bridge: Bridge, emulator: Emulator) -> None:
+    """The login transaction survives too: the page's polling picks up where it was."""
+    own_bridge.start()
+    try:
+        _, challenge = pkce_pair()
+        with httpx.Client(timeout=10) as browser:
+            login_url, _ = start_login(browser, own_bridge.url, emulator.platform_url,
+                                       challenge=challenge, state="after-crash")
+            own_bridge.kill()
+            sign_in_at_ib(login_url)
+            own_bridge.start()
+            redirect_to = wait_for_redirect(browser, own_bridge.url)
+        assert "state=after-crash" in redirect_to
+        assert "code=" in redirect_to
+    finally:
+        own_bridge.stop()
+
+
+def test_secrets_never_reach_the_log(own_bridge: Bridge, emulator: Emulator) -> None:
+    own_bridge.start()
+    try:
+        authorized = authorize(own_bridge.url, emulator.platform_url)
+        tokens = exchange(own_bridge.url, authorized).json()
+    finally:
+        own_bridge.stop()
+    log = own_bridge.logs()
+    assert "login completed" in log  # the log is there and structured
+    for secret in (authorized.code, authorized.verifier, tokens["access_token"],
+                   tokens["refresh_token"], own_bridge.env["IB_BRIDGE_ENCRYPTION_KEY"]):
+        assert secret not in log

@@ -1,0 +1,76 @@
+"""Settings: parsed from IB_BRIDGE_* variables; unsafe production setups are refused with a
+message that names what to set."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from ib_oauth_bridge.oauth.keys import generate_signing_key
+from ib_oauth_bridge.settings import Settings, SettingsError
+from servers import CLI
+
+GOOD = {
+    "IB_BRIDGE_ISSUER": "https://bridge.example.com",
+    "IB_BRIDGE_SIGNING_KEY": json.dumps(generate_signing_key().as_dict(private=True)),
+    "IB_BRIDGE_ENCRYPTION_KEY": "A" * 43,
+    "IB_BRIDGE_COOKIE_SECRET": "s" * 40,
+}
+
+
+def test_good_production_settings_pass() -> None:
+    settings = Settings.from_env(GOOD)
+    settings.check()
+    assert settings.platform_hosts == ("*.intelligencebank.com",)
+    assert settings.proxy_resource == "https://bridge.example.com/proxy"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"IB_BRIDGE_SIGNING_KEY": ""}, "IB_BRIDGE_SIGNING_KEY is missing"),
+        ({"IB_BRIDGE_ENCRYPTION_KEY": ""}, "IB_BRIDGE_ENCRYPTION_KEY is missing"),
+        ({"IB_BRIDGE_COOKIE_SECRET": ""}, "IB_BRIDGE_COOKIE_SECRET is missing"),
+        ({"IB_BRIDGE_ISSUER": "http://bridge.example.com"}, "must be an https:// URL"),
+        ({"IB_BRIDGE_PLATFORM_HOSTS": "*"}, "does not limit hosts"),
+        ({"IB_BRIDGE_PLATFORM_HOSTS": "*.com"}, "does not limit hosts"),
+        ({"IB_BRIDGE_PLATFORM_HOSTS": "*.intelligencebank.*"}, "does not limit hosts"),
+        ({"IB_BRIDGE_DEV_IB_URLS": "http://127.0.0.1:8001"}, "dev mode only"),
+    ],
+)
+def test_unsafe_production_settings_are_refused(change: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**GOOD, **change}).check()
+
+
+def test_dev_mode_allows_http_and_no_keys() -> None:
+    Settings.from_env({"IB_BRIDGE_DEV": "1", "IB_BRIDGE_ISSUER": "http://127.0.0.1:8000"}).check()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IB_BRIDGE_ACCESS_TOKEN_TTL", "soon"),
+        ("IB_BRIDGE_CLIENTS", "[{]"),
+        ("IB_BRIDGE_CLIENTS", '[{"client_id": "a"}]'),
+        ("IB_BRIDGE_CLIENTS", '[{"client_id": "a", "redirect_uris": ["https://a/cb"], '
+                              '"token_endpoint_auth_method": "client_secret_basic"}]'),
+        ("IB_BRIDGE_CLIENTS", '[{"client_id": "a", "redirect_uris": ["https://a/cb"], '
+                              '"client_secret": "s", "token_endpoint_auth_method": "none"}]'),
+    ],
+)
+def test_malformed_values_are_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**GOOD, name: value})
+
+
+def test_serve_refuses_to_start_and_says_what_to_set(tmp_path) -> None:
+    result = subprocess.run([CLI, "serve"], env={"PATH": "/usr/bin:/bin",
+                                                   "IB_BRIDGE_ISSUER": "http://x.example"},
+                            capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr
+    assert "IB_BRIDGE_SIGNING_KEY is missing" in result.stderr
+    assert "https://" in result.stderr

@@ -1,0 +1,46 @@
+"""Access-token lifetimes never outlive the IB session; the IB login answer is parsed
+defensively."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ib_oauth_bridge.ib.browser_login import IBError, parse_login
+from ib_oauth_bridge.oauth.tokens import token_lifetime
+from ib_oauth_bridge.store.base import Grant
+
+
+def grant(session_left: float) -> Grant:
+    now = time.time()
+    return Grant("g", "c", "ib.read", None, b"", "https://p", "https://a", "X", {},
+                 session_expires_at=now + session_left, created_at=now, last_used_at=now)
+
+
+def test_lifetime_is_capped_by_the_ib_session() -> None:
+    assert token_lifetime(grant(10 * 3600), 3600) == 3600
+    assert 595 <= token_lifetime(grant(600), 3600) <= 600
+
+
+def answer(**info: object) -> dict[str, object]:
+    return {"SID": "x", "content": {
+        "session": {"sid": "the-sid", "userUuid": "u-1", "loginTime": int(time.time())},
+        "info": {"clientid": "C1", "apiV3url": "https://api.intelligencebank.com/", **info}}}
+
+
+def test_parse_variants() -> None:
+    login = parse_login(answer(adminemail="a@example.com", logintimeoutperiod="500"))
+    assert login.email == "a@example.com"
+    assert login.session_hours == 120  # clamped to IB's documented range
+    assert login.api_v3_url == "https://api.intelligencebank.com"
+    assert "the-sid" not in repr(login)
+    top_level = answer()
+    top_level["logintimeoutperiod"] = 2
+    assert parse_login(top_level).session_hours == 2
+    assert parse_login(answer()).session_hours == 24
+
+
+def test_parse_refuses_answers_without_a_session() -> None:
+    with pytest.raises(IBError):
+        parse_login({"content": {"info": {"clientid": "C"}}})
