@@ -60,3 +60,22 @@ def test_secrets_never_reach_the_log(own_bridge: Bridge, emulator: Emulator) -> 
     for secret in (authorized.code, authorized.verifier, tokens["access_token"],
                    tokens["refresh_token"], own_bridge.env["IB_BRIDGE_ENCRYPTION_KEY"]):
         assert secret not in log
+
+
+def test_store_holds_no_plaintext_secrets(own_bridge: Bridge, emulator: Emulator) -> None:
+    own_bridge.start()
+    try:
+        authorized = authorize(own_bridge.url, emulator.platform_url)
+        tokens = exchange(own_bridge.url, authorized).json()
+        _, challenge = pkce_pair()
+        with httpx.Client(timeout=10) as browser:  # a second login, left pending at IB
+            login_url, _ = start_login(browser, own_bridge.url, emulator.platform_url,
+                                       challenge=challenge, state="pending")
+            cookie = browser.cookies["ib_bridge_login"]
+    finally:
+        own_bridge.stop()
+    login_token = login_url.split("token=")[1]
+    stored = b"".join(path.read_bytes() for path in own_bridge.data_dir.glob("bridge.db*"))
+    assert stored, "the store file is where the test expects it"
+    for secret in (authorized.code, tokens["refresh_token"], login_token, cookie):
+        assert secret.encode() not in stored

@@ -74,6 +74,14 @@ class Bridge:
             ib_login=BrowserLoginClient(http),
         )
 
+    def seal(self, secret: str, *, context: str) -> str:
+        """Encrypt a short secret for the store (the sid's AEAD), bound to `context`."""
+        sealed = self.cipher.encrypt(secret, grant_id=context)
+        return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+    def unseal(self, sealed: str, *, context: str) -> str:
+        return self.cipher.decrypt(base64.urlsafe_b64decode(sealed), grant_id=context)
+
     async def aclose(self) -> None:
         await self.http.aclose()
         self.store.close()

@@ -318,7 +318,7 @@ async def login_submit_platform(request: Request) -> Response:
     except LoginProblem as problem:
         return problem.json()
     transaction.platform_url = platform_url
-    transaction.ib_login_token = login_token
+    transaction.ib_login_token = bridge.seal(login_token, context=transaction_id)
     transaction.status = LoginStatus.PENDING
     transaction.started_at = time.time()
     transaction.error = None
@@ -357,7 +357,7 @@ async def login_status(request: Request) -> Response:
         "message": transaction.error or MESSAGES.get(transaction.status, ""),
     }
     if transaction.status is LoginStatus.DONE:
-        body["redirect_to"] = transaction.redirect_to
+        body["redirect_to"] = bridge.unseal(transaction.redirect_to or "", context=transaction_id)
     elif transaction.status is LoginStatus.PENDING:
         body["poll_after_ms"] = int(bridge.settings.ib_poll_interval * 1000)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -373,14 +373,16 @@ async def login_continue(request: Request) -> Response:
     except LoginProblem as problem:
         return problem.json()
     if transaction.status is LoginStatus.DONE and transaction.redirect_to:
-        response: Response = RedirectResponse(transaction.redirect_to, status_code=303)
+        redirect_to = bridge.unseal(transaction.redirect_to, context=transaction_id)
+        response: Response = RedirectResponse(redirect_to, status_code=303)
         bridge.login_cookie.clear(response)
         return response
     client = bridge.oauth.clients.get(transaction.client_id)
     assert client is not None
     login_url = None
     if transaction.status is LoginStatus.PENDING and transaction.platform_url:
-        login_url = login_page_url(transaction.platform_url, transaction.ib_login_token or "")
+        login_token = bridge.unseal(transaction.ib_login_token or "", context=transaction_id)
+        login_url = login_page_url(transaction.platform_url, login_token)
     return login_page(
         request,
         bridge,
@@ -433,13 +435,16 @@ async def advance(
             current = bridge.store.get_transaction(key) or transaction
             if current.status is not LoginStatus.PENDING:
                 return current
-            return await _poll_once(bridge, key, current)
+            return await _poll_once(bridge, transaction_id, current)
     finally:
         if not lock.locked():
             _completion_locks.pop(key, None)
 
 
-async def _poll_once(bridge: Bridge, key: str, transaction: LoginTransaction) -> LoginTransaction:
+async def _poll_once(
+    bridge: Bridge, transaction_id: str, transaction: LoginTransaction
+) -> LoginTransaction:
+    key = secret_hash(transaction_id)
     settings = bridge.settings
     now = time.time()
     if now - transaction.last_polled_at < settings.ib_poll_interval:
@@ -451,8 +456,9 @@ async def _poll_once(bridge: Bridge, key: str, transaction: LoginTransaction) ->
     assert transaction.platform_url
     assert transaction.ib_login_token
     transaction.last_polled_at = now
+    login_token = bridge.unseal(transaction.ib_login_token, context=transaction_id)
     try:
-        login = await bridge.ib_login.poll(transaction.platform_url, transaction.ib_login_token)
+        login = await bridge.ib_login.poll(transaction.platform_url, login_token)
     except IBError as exc:
         transaction.error = f"{exc} Still trying…"
         bridge.store.put_transaction(key, transaction)
@@ -460,7 +466,8 @@ async def _poll_once(bridge: Bridge, key: str, transaction: LoginTransaction) ->
     transaction.error = None
     if login is not None:
         try:
-            transaction.redirect_to = complete_login(bridge, transaction, login)
+            location = complete_login(bridge, transaction, login)
+            transaction.redirect_to = bridge.seal(location, context=transaction_id)
             transaction.status = LoginStatus.DONE
         except (PlatformURLError, OAuth2Error) as exc:
             transaction.status = LoginStatus.FAILED

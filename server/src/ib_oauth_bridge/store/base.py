@@ -52,14 +52,15 @@ class LoginTransaction:
     expires_at: float
     status: LoginStatus = LoginStatus.NEW
     platform_url: str | None = None
-    # IB's one-time login token. Short-lived and single-use, but still a credential: it is
-    # sent only to the platform host and never to the browser except inside IB's login URL.
+    # IB's one-time login token, sealed by `Bridge.seal`: whoever holds it can collect the sid
+    # once the user signs in, so the store never sees it in the clear. It is sent only to the
+    # platform host, and to the browser only inside IB's login URL.
     ib_login_token: str | None = None
     started_at: float = 0.0  # when IB's login token was issued
     last_polled_at: float = 0.0
     error: str | None = None
-    # Set once the login is done: the code that was issued, so a second poll gets the same
-    # redirect instead of minting a second code.
+    # Set once the login is done: where the browser goes next, with the code in it, sealed
+    # like the login token. A second poll gets the same redirect instead of a second code.
     redirect_to: str | None = None
 
 
