@@ -24,6 +24,7 @@ from .session import IBSession
 log = logging.getLogger("ib_oauth_bridge.proxy")
 
 PREFIX = b"/proxy/"
+SMALL_BODY = 64 * 1024  # answers up to this size are buffered, larger ones stream
 READ_METHODS = frozenset({"GET", "HEAD"})
 # RFC 9110 7.6.1 hop-by-hop headers, plus what the bridge itself must own.
 HOP_BY_HOP = frozenset(
@@ -146,14 +147,16 @@ async def forward(
     has_body = request.method not in READ_METHODS and (
         "content-length" in request.headers or "transfer-encoding" in request.headers
     )
-    upstream_request = bridge.http.build_request(
+    upstream_request = httpx.Request(
         request.method,
         url,
         headers=request_headers(request, session),
         content=_body(request) if has_body else None,
+        extensions={"timeout": bridge.upstream_timeout},
     )
     try:
-        upstream = await bridge.http.send(upstream_request, stream=True)
+        upstream = await bridge.upstream.handle_async_request(upstream_request)
+        upstream.request = upstream_request
     except httpx.TimeoutException:
         return _gateway_error(504, "gateway_timeout", "IntelligenceBank did not answer in time.")
     except httpx.HTTPError:
@@ -168,6 +171,19 @@ async def forward(
             "invalid_token",
             "The IntelligenceBank session has ended. Sign in again.",
         )
+    length = upstream.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= SMALL_BODY:
+        # Small answers (most JSON calls) are read whole and sent in one piece: fewer writes
+        # and no streaming machinery. Anything larger, or of unknown length, streams.
+        try:
+            body = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as encoded
+        except httpx.HTTPError:
+            return _gateway_error(502, "bad_gateway", "IntelligenceBank's answer broke off.")
+        finally:
+            await upstream.aclose()
+        small = Response(body, status_code=upstream.status_code)
+        small.raw_headers = response_headers(upstream)
+        return small
     response = StreamingResponse(
         _relay(upstream),
         status_code=upstream.status_code,
