@@ -31,7 +31,7 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = False
 
 SERVER = str(ROOT / "server")
-TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3"]
+TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4"]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
 

@@ -198,9 +198,32 @@ def test_malformed_login_forms(bridge: Bridge, content: bytes, content_type: str
     with httpx.Client() as browser:
         login_page(browser, bridge)
         answer = browser.post(f"{bridge.url}/authorize/platform", content=content,
-                              headers={"Content-Type": content_type})
+                              headers={"Content-Type": content_type,
+                                       "Accept": "application/json"})
     assert answer.status_code == status
     assert answer.json()["error"] == "invalid_request"
+
+
+def test_form_posts_without_javascript_get_pages(bridge: Bridge, emulator: Emulator) -> None:
+    # A plain form post (the page without JavaScript) is answered with a page, not JSON.
+    answer = httpx.post(f"{bridge.url}/authorize/cancel", data={"csrf_token": "x"})
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "no sign-in in progress" in answer.text
+
+
+def test_opaque_origin_is_trusted_only_when_the_browser_says_same_origin(
+    bridge: Bridge, emulator: Emulator
+) -> None:
+    with httpx.Client() as browser:
+        csrf = login_page(browser, bridge)
+        data = {"platform_url": emulator.platform_url, "csrf_token": csrf}
+        accept = {"Accept": "application/json", "Origin": "null"}
+        foreign = browser.post(f"{bridge.url}/authorize/platform", data=data, headers=accept)
+        assert foreign.status_code == 403
+        same = browser.post(f"{bridge.url}/authorize/platform", data=data,
+                            headers={**accept, "Sec-Fetch-Site": "same-origin"})
+        assert same.status_code == 200
 
 
 def test_cancel_redirects_with_access_denied(bridge: Bridge, emulator: Emulator) -> None:

@@ -190,7 +190,10 @@ def login_page(
             "client_name": client.display_name,
             "redirect_host": redirect.netloc,
             "platform_url": platform_url[:2048],
-            "platform_pattern": " or ".join(settings.platform_hosts),
+            "platform_pattern": " or ".join(
+                ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
+                + list(settings.platform_hosts)
+            ),
             "csrf_token": bridge.login_cookie.csrf_token(transaction_id),
             "urls": {
                 "platform": "/authorize/platform",
@@ -228,6 +231,12 @@ class LoginProblem(Exception):
         self.status_code = status_code
         self.error = error
         self.description = description
+
+    def respond(self, request: Request) -> Response:
+        """JSON for the page's script; a page for a plain form post (no JavaScript)."""
+        if _wants_json(request) or request.method == "GET":
+            return self.json()
+        return error_page(request, self.status_code, "This sign-in can't go on", self.description)
 
     def json(self) -> JSONResponse:
         return JSONResponse(
@@ -267,10 +276,13 @@ def _same_origin(request: Request, issuer: str) -> bool:
     if request.headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
         return False
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin == "null":
+        # An opaque origin: trust it only when the browser itself vouches for the same origin.
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    if origin is None:
         # Browsers send Origin on every POST; a missing one comes from a non-browser client,
         # which cannot hold the HttpOnly cookie of a victim anyway.
-        return origin is None
+        return True
     issuer_parts = urlsplit(issuer)
     return origin == f"{issuer_parts.scheme}://{issuer_parts.netloc}"
 
@@ -316,7 +328,7 @@ async def login_submit_platform(request: Request) -> Response:
         except IBError as exc:
             raise LoginProblem(504 if exc.timeout else 502, "ib_unavailable", str(exc)) from None
     except LoginProblem as problem:
-        return problem.json()
+        return problem.respond(request)
     transaction.platform_url = platform_url
     transaction.ib_login_token = bridge.seal(login_token, context=transaction_id)
     transaction.status = LoginStatus.PENDING
@@ -351,7 +363,7 @@ async def login_status(request: Request) -> Response:
         transaction_id, transaction = await _transaction(request, bridge, form=None)
         transaction = await advance(bridge, transaction_id, transaction)
     except LoginProblem as problem:
-        return problem.json()
+        return problem.respond(request)
     body: dict[str, object] = {
         "status": transaction.status.value,
         "message": transaction.error or MESSAGES.get(transaction.status, ""),
@@ -371,7 +383,7 @@ async def login_continue(request: Request) -> Response:
         transaction_id, transaction = await _transaction(request, bridge, form=form)
         transaction = await advance(bridge, transaction_id, transaction)
     except LoginProblem as problem:
-        return problem.json()
+        return problem.respond(request)
     if transaction.status is LoginStatus.DONE and transaction.redirect_to:
         redirect_to = bridge.unseal(transaction.redirect_to, context=transaction_id)
         response: Response = RedirectResponse(redirect_to, status_code=303)
@@ -404,7 +416,7 @@ async def login_cancel(request: Request) -> Response:
         form = await _read_login_form(request, bridge)
         transaction_id, transaction = await _transaction(request, bridge, form=form)
     except LoginProblem as problem:
-        return problem.json()
+        return problem.respond(request)
     bridge.store.delete_transaction(secret_hash(transaction_id))
     response = _error_redirect(
         bridge,

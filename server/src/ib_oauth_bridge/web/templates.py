@@ -113,7 +113,9 @@ def security_headers(form_action: str | None = None) -> dict[str, str]:
     return {
         "Content-Security-Policy": csp,
         "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: the login page's own form posts must carry a real Origin
+        # (no-referrer makes browsers send "Origin: null"), and nothing leaves for other sites.
+        "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }

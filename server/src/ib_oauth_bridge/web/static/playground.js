@@ -227,7 +227,8 @@
         el("p", {}, title),
         el("p", {}, el("code", { class: "error-code" }, err.error),
           err.description ? ` ${err.description}` : ""),
-        el("p", { class: "muted" }, err.status ? `HTTP ${err.status} from ${err.where}` : err.where),
+        el("p", { class: "muted" },
+          err.status ? `HTTP ${err.status} from ${err.where}` : `Reported in ${err.where}.`),
       );
       if (err.wwwAuthenticate) {
         ui.error.append(el("p", { class: "muted" }, "WWW-Authenticate: ",
