@@ -6,8 +6,8 @@ Handlers reach them as `bridge_of(request)`; nothing else is global.
 from __future__ import annotations
 
 import base64
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
