@@ -31,7 +31,7 @@ from .store.base import Store
 from .web.templates import STATIC_DIR, render_page
 
 log = logging.getLogger("ib_oauth_bridge")
-CORS_PATHS = ("/token", "/userinfo", "/proxy/", "/.well-known/", "/jwks.json")
+CORS_PATHS = ("/token", "/revoke", "/userinfo", "/proxy/", "/.well-known/", "/jwks.json")
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -103,6 +103,7 @@ HANDLERS: dict[str, Handler] = {
     "login_continue": authorize.login_continue,
     "login_cancel": authorize.login_cancel,
     "token": endpoints.token,
+    "revoke": endpoints.revoke,
     "userinfo": endpoints.userinfo,
     "authorization_server_metadata": endpoints.authorization_server_metadata,
     "openid_configuration": endpoints.openid_configuration,

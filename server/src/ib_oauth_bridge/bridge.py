@@ -65,15 +65,14 @@ class Bridge:
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             trust_env=False,
         )
+        oauth = AuthorizationServer(settings, store, ClientRegistry(settings.clients), keys)
         return cls(
             settings=settings,
             store=store,
             keys=keys,
             cipher=SidCipher(decode_key(settings.encryption_key)),
-            oauth=AuthorizationServer(settings, store, ClientRegistry(settings.clients), keys),
-            verifier=AccessTokenVerifier(
-                keys.verification_set, settings.issuer, settings.proxy_resource
-            ),
+            oauth=oauth,
+            verifier=oauth.verifier,
             host_policy=HostPolicy(settings.platform_hosts, settings.dev_ib_urls),
             login_cookie=LoginCookie(
                 settings.cookie_secret, settings.login_ttl, secure=settings.secure_cookies

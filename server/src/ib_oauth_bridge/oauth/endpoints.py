@@ -53,6 +53,23 @@ def _repeated(form: ImmutableMultiDict[str, str]) -> list[str]:
     return [name for name in form if len(form.getlist(name)) > 1]
 
 
+async def revoke(request: Request) -> Response:
+    """RFC 7009: always 200 for a well-formed request, whether or not the token was live."""
+    bridge = bridge_of(request)
+    try:
+        form = await read_form(request, bridge.settings.max_form_bytes)
+    except FormError as exc:
+        return oauth_error(exc.status_code, exc.error, exc.description)
+    oauth_request = StarletteOAuth2Request(
+        "POST", str(request.url), request.headers, ImmutableMultiDict(), form
+    )
+    response: Response = await run_in_threadpool(
+        bridge.oauth.create_endpoint_response, "revocation", oauth_request
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
 async def userinfo(request: Request) -> Response:
     user: TokenUser = request.user
     claims = dict(user.session.grant.user)
@@ -68,6 +85,12 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         "token_endpoint": f"{issuer}/token",
         "jwks_uri": f"{issuer}/jwks.json",
         "userinfo_endpoint": f"{issuer}/userinfo",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_endpoint_auth_methods_supported": [
+            "none",
+            "client_secret_basic",
+            "client_secret_post",
+        ],
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -22,7 +22,8 @@ from .clients import SUPPORTED_SCOPES, Client, ClientRegistry
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
 from .keys import SigningKeys
 from .requests import StarletteOAuth2Request
-from .tokens import AccessTokenGenerator, AuthorizedUser
+from .revocation import RevocationEndpoint
+from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser
 
 log = logging.getLogger("ib_oauth_bridge.oauth")
 
@@ -67,6 +68,10 @@ class AuthorizationServer(_AuthorizationServer):
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_extension(self.issuer_parameter)
+        self.verifier = AccessTokenVerifier(
+            keys.verification_set, settings.issuer, settings.proxy_resource
+        )
+        self.register_endpoint(RevocationEndpoint(self.verifier.verify))
 
     # Authlib's hooks -------------------------------------------------------------------------
 

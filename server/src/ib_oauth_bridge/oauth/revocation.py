@@ -1,0 +1,69 @@
+"""Token revocation (RFC 7009) on Authlib's RevocationEndpoint.
+
+Revoking either token of a grant ends the whole grant: the refresh token stops refreshing and
+every access token of the grant stops working at the proxy at once, because the proxy checks the
+grant on each call. This is what "sign out" means for a client of the bridge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+
+from ..store.base import secret_hash
+from .clients import Client
+from .tokens import AccessTokenClaims, InvalidAccessToken
+
+if TYPE_CHECKING:
+    from .requests import StarletteOAuth2Request
+    from .server import AuthorizationServer
+
+
+@dataclass(frozen=True, slots=True)
+class RevocableToken:
+    grant_id: str
+    client_id: str
+
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.client_id
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    CLIENT_AUTH_METHODS = [  # noqa: RUF012 - Authlib's own attribute
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    server: AuthorizationServer
+
+    def __init__(self, verify_access_token: Callable[[str], AccessTokenClaims]) -> None:
+        super().__init__()
+        self._verify_access_token = verify_access_token
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> RevocableToken | None:
+        # The hint only orders the lookups (RFC 7009 2.1): a wrong hint still finds the token.
+        lookups = [self._refresh_token, self._access_token]
+        if token_type_hint == "access_token":  # noqa: S105 - a hint name, not a secret
+            lookups.reverse()
+        for lookup in lookups:
+            token = lookup(token_string)
+            if token is not None:
+                return token
+        return None
+
+    def _refresh_token(self, token_string: str) -> RevocableToken | None:
+        record = self.server.store.get_refresh_token(secret_hash(token_string))
+        return RevocableToken(record.grant_id, record.client_id) if record else None
+
+    def _access_token(self, token_string: str) -> RevocableToken | None:
+        try:
+            claims = self._verify_access_token(token_string)
+        except InvalidAccessToken:
+            return None
+        return RevocableToken(claims.grant_id, claims.client_id) if claims.grant_id else None
+
+    def revoke_token(self, token: RevocableToken, request: StarletteOAuth2Request) -> None:
+        self.server.end_grant(token.grant_id, reason="revoked by the client")
