@@ -6,7 +6,7 @@ What operators and third-party ASGI apps use is named here; everything else is i
 
 from .app import create_app, create_app_from_env
 from .auth import BearerTokenBackend, TokenUser, on_auth_error
-from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken
+from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken, RemoteJWKS
 from .settings import Settings, SettingsError
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "AccessTokenVerifier",
     "BearerTokenBackend",
     "InvalidAccessToken",
+    "RemoteJWKS",
     "Settings",
     "SettingsError",
     "TokenUser",

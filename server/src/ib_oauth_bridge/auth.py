@@ -20,6 +20,7 @@ from starlette.authentication import (
     AuthenticationError,
     BaseUser,
 )
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
@@ -78,7 +79,10 @@ class BearerTokenBackend(AuthenticationBackend):
                 status_code=400,
             )
         try:
-            claims = self.verifier.verify(token.strip())
+            if self.verifier.may_block:
+                claims = await run_in_threadpool(self.verifier.verify, token.strip())
+            else:
+                claims = self.verifier.verify(token.strip())
         except InvalidAccessToken as exc:
             raise BearerAuthError(str(exc)) from None
         session = self.session_loader(claims) if self.session_loader else None

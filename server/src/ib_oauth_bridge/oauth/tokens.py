@@ -7,16 +7,18 @@ Refresh tokens are opaque random strings; the store keeps only their hash.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import GuestProtocol, KeySet
 
 from ..store.base import Grant
 from .clients import Client
@@ -109,11 +111,58 @@ class AccessTokenClaims:
     raw: dict[str, Any]
 
 
-class AccessTokenVerifier:
-    """Checks an RFC 9068 access token: signature, `typ`, issuer, audience, expiry."""
+class RemoteJWKS:
+    """The bridge's public keys for a resource server elsewhere (an MCP server, say), fetched
+    from its `jwks_uri` and fetched again when a token names a key not seen yet (rotation),
+    at most once per `min_refresh_interval` seconds."""
 
-    def __init__(self, keys: KeySet, issuer: str, audience: str, leeway: int = 5) -> None:
+    def __init__(
+        self, jwks_uri: str, *, min_refresh_interval: float = 60.0, timeout: float = 10.0
+    ) -> None:
+        self.jwks_uri = jwks_uri
+        self._min_refresh_interval = min_refresh_interval
+        self._timeout = timeout
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, token: GuestProtocol) -> KeySet:
+        kid = token.headers().get("kid")
+        with self._lock:
+            stale = time.monotonic() - self._fetched_at > self._min_refresh_interval
+            if self._keys is None or (stale and not self._knows(kid)):
+                self._keys = self._fetch()
+                self._fetched_at = time.monotonic()
+            return self._keys
+
+    def _knows(self, kid: str | None) -> bool:
+        return self._keys is not None and any(key.kid == kid for key in self._keys.keys)
+
+    def _fetch(self) -> KeySet:
+        try:
+            response = httpx.get(self.jwks_uri, timeout=self._timeout, follow_redirects=False)
+            response.raise_for_status()
+            return KeySet.import_key_set(response.json())
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            if self._keys is not None:
+                return self._keys  # keep verifying with the keys we have
+            raise InvalidAccessToken(
+                f"The bridge's keys could not be fetched ({type(exc).__name__})."
+            ) from None
+
+
+class AccessTokenVerifier:
+    """Checks an RFC 9068 access token: signature, `typ`, issuer, audience, expiry.
+
+    `keys` is the bridge's own KeySet inside the bridge, or a `RemoteJWKS` elsewhere.
+    """
+
+    def __init__(
+        self, keys: KeySet | RemoteJWKS, issuer: str, audience: str, leeway: int = 5
+    ) -> None:
         self._keys = keys
+        # Fetching remote keys is network I/O: async callers run such a verifier in a thread.
+        self.may_block = isinstance(keys, RemoteJWKS)
         self._issuer = issuer
         self._audience = audience
         self._claims = jwt.JWTClaimsRegistry(
