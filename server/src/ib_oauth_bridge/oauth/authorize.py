@@ -34,6 +34,7 @@ from .tokens import AuthorizedUser
 log = logging.getLogger("ib_oauth_bridge.login")
 
 MAX_QUERY_BYTES = 8 * 1024
+PARAMETER_LIMITS = {"state": 1024, "code_challenge": 128}  # others: 2048, as the contract says
 AUTHORIZE_PARAMETERS = (
     "response_type",
     "client_id",
@@ -61,10 +62,27 @@ async def authorize(request: Request) -> Response:
     bridge = bridge_of(request)
     if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
         return error_page(request, 400, "Request too large", "The sign-in link is too long.")
+    for name, value in request.query_params.multi_items():
+        if len(value) > PARAMETER_LIMITS.get(name, 2048):
+            return error_page(
+                request,
+                400,
+                "This sign-in link is not valid",
+                f"The parameter {name!r} is too long.",
+            )
     oauth_request = _oauth_request(request, request.query_params)
     try:
         grant = bridge.oauth.get_consent_grant(oauth_request)
         _check_resource(bridge, oauth_request)
+    except ValueError:
+        # Authlib refuses to echo characters RFC 6749 forbids in error text (quotes,
+        # backslashes, controls, non-ASCII); such a request is malformed, not redirectable.
+        return error_page(
+            request,
+            400,
+            "This sign-in link is not valid",
+            "The sign-in link contains characters that are not allowed.",
+        )
     except OAuth2Error as error:
         if error.redirect_uri:
             return _error_redirect(
@@ -267,7 +285,7 @@ async def _transaction(
     transaction = bridge.store.get_transaction(secret_hash(transaction_id))
     if transaction is None:
         raise LoginProblem(
-            410, "expired_login", "This sign-in has expired. Return to the app and start again."
+            410, "login_expired", "This sign-in has expired. Return to the app and start again."
         )
     return transaction_id, transaction
 
@@ -326,7 +344,9 @@ async def login_submit_platform(request: Request) -> Response:
         try:
             login_token = await bridge.ib_login.start(platform_url)
         except IBError as exc:
-            raise LoginProblem(504 if exc.timeout else 502, "ib_unavailable", str(exc)) from None
+            if exc.timeout:
+                raise LoginProblem(504, "gateway_timeout", str(exc)) from None
+            raise LoginProblem(502, "bad_gateway", str(exc)) from None
     except LoginProblem as problem:
         return problem.respond(request)
     transaction.platform_url = platform_url

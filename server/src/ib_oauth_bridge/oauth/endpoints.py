@@ -28,43 +28,42 @@ def oauth_error(status_code: int, error: str, description: str) -> JSONResponse:
     )
 
 
-async def token(request: Request) -> Response:
+async def _form_request(request: Request) -> StarletteOAuth2Request | Response:
+    """The form of a token or revocation request as Authlib's request, or the error answer."""
     bridge = bridge_of(request)
     try:
         form = await read_form(request, bridge.settings.max_form_bytes)
     except FormError as exc:
         return oauth_error(exc.status_code, exc.error, exc.description)
-    repeated = _repeated(form)
+    repeated = [name for name in form if len(form.getlist(name)) > 1]
     if repeated:
+        # RFC 6749 3.2: request parameters MUST NOT be included more than once.
         return oauth_error(400, "invalid_request", f"The parameter {repeated[0]!r} is repeated.")
-    resource = form.get("resource")
-    if resource is not None and not resource_allowed(bridge, resource):
-        return oauth_error(400, "invalid_target", "The requested resource is not served here.")
-    oauth_request = StarletteOAuth2Request(
+    return StarletteOAuth2Request(
         "POST", str(request.url), request.headers, ImmutableMultiDict(), form
     )
+
+
+async def token(request: Request) -> Response:
+    bridge = bridge_of(request)
+    oauth_request = await _form_request(request)
+    if isinstance(oauth_request, Response):
+        return oauth_request
+    resource = oauth_request.form.get("resource")
+    if resource is not None and not resource_allowed(bridge, resource):
+        return oauth_error(400, "invalid_target", "The requested resource is not served here.")
     response: Response = await run_in_threadpool(bridge.oauth.create_token_response, oauth_request)
     response.headers.update(NO_STORE)
     return response
 
 
-def _repeated(form: ImmutableMultiDict[str, str]) -> list[str]:
-    """RFC 6749 3.2: request parameters MUST NOT be included more than once."""
-    return [name for name in form if len(form.getlist(name)) > 1]
-
-
 async def revoke(request: Request) -> Response:
     """RFC 7009: always 200 for a well-formed request, whether or not the token was live."""
-    bridge = bridge_of(request)
-    try:
-        form = await read_form(request, bridge.settings.max_form_bytes)
-    except FormError as exc:
-        return oauth_error(exc.status_code, exc.error, exc.description)
-    oauth_request = StarletteOAuth2Request(
-        "POST", str(request.url), request.headers, ImmutableMultiDict(), form
-    )
+    oauth_request = await _form_request(request)
+    if isinstance(oauth_request, Response):
+        return oauth_request
     response: Response = await run_in_threadpool(
-        bridge.oauth.create_endpoint_response, "revocation", oauth_request
+        bridge_of(request).oauth.create_endpoint_response, "revocation", oauth_request
     )
     response.headers.update(NO_STORE)
     return response
