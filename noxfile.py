@@ -1,4 +1,4 @@
-"""Every task a developer or CI runs. `nox` alone runs lint, typecheck and tests.
+"""Every task a developer or CI runs. `nox` alone runs lint, typecheck, tests and sdk_check.
 
 On a machine without nox, `python3 noxfile.py ...` first installs nox into .nox/_bootstrap
 (with pip, nothing else needed) and then runs the same sessions.
@@ -26,7 +26,7 @@ except ModuleNotFoundError:
                        check=True)
     os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "sdk_check"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = False
 
@@ -34,6 +34,11 @@ SERVER = str(ROOT / "server")
 TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4"]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
+# The Python SDK (sdk/): generated from openapi.yaml by sdk/generate.py with the generator and ruff
+# pinned in sdk/requirements-generate.txt, plus the hand-written helpers/ package.
+SDK = str(ROOT / "sdk")
+SDK_GENERATOR_DEPS = ["-r", str(ROOT / "sdk" / "requirements-generate.txt")]
+SDK_HAND_WRITTEN = ["sdk/generate.py", "sdk/src/ib_oauth_bridge_client/helpers"]
 
 
 @nox.session
@@ -49,6 +54,10 @@ def lint(session: nox.Session) -> None:
     session.install(*LINT_DEPS)
     session.run("ruff", "check", "server/src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "server/src")
+    # The SDK's hand-written files only (sdk/pyproject.toml's settings); its generated code is
+    # formatted by the generator's own post_hooks and checked by sdk_check.
+    session.run("ruff", "check", *SDK_HAND_WRITTEN)
+    session.run("ruff", "format", "--check", *SDK_HAND_WRITTEN)
 
 
 @nox.session
@@ -57,6 +66,23 @@ def typecheck(session: nox.Session) -> None:
     session.install("-e", SERVER, *TYPE_DEPS)
     session.chdir(SERVER)
     session.run("mypy")
+
+
+@nox.session
+def sdk(session: nox.Session) -> None:
+    """Regenerate the generated SDK code from openapi.yaml (`nox -s sdk -- --check`: only check)."""
+    session.install(*SDK_GENERATOR_DEPS)
+    session.run("python", "sdk/generate.py", *session.posargs)
+
+
+@nox.session
+def sdk_check(session: nox.Session) -> None:
+    """The committed SDK is what openapi.yaml generates, types under mypy --strict, and installs
+    alone: `pip install ./sdk` in a fresh venv brings in none of the server's packages."""
+    session.install(*SDK_GENERATOR_DEPS, *TYPE_DEPS, "-e", SDK)
+    session.run("python", "sdk/generate.py", "--check")
+    session.run("mypy", "--config-file", "sdk/pyproject.toml")
+    session.run("python", "sdk/generate.py", "--install-check")
 
 
 @nox.session

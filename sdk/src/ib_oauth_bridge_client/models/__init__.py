@@ -1,0 +1,53 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .authorization_server_metadata import AuthorizationServerMetadata
+from .csrf_form import CsrfForm
+from .health import Health
+from .health_status import HealthStatus
+from .ib_json import IBJson
+from .jwk import JWK
+from .jwk_set import JWKSet
+from .login_started import LoginStarted
+from .login_started_status import LoginStartedStatus
+from .login_status import LoginStatus
+from .login_status_status import LoginStatusStatus
+from .o_auth_error_body import OAuthErrorBody
+from .platform_form import PlatformForm
+from .protected_resource_metadata import ProtectedResourceMetadata
+from .proxy_multipart_body import ProxyMultipartBody
+from .readiness import Readiness
+from .readiness_checks import ReadinessChecks
+from .revocation_request import RevocationRequest
+from .revocation_request_token_type_hint import RevocationRequestTokenTypeHint
+from .revoke_response_200 import RevokeResponse200
+from .token_request import TokenRequest
+from .token_request_grant_type import TokenRequestGrantType
+from .token_response import TokenResponse
+from .user_info import UserInfo
+
+__all__ = (
+    "AuthorizationServerMetadata",
+    "CsrfForm",
+    "Health",
+    "HealthStatus",
+    "IBJson",
+    "JWK",
+    "JWKSet",
+    "LoginStarted",
+    "LoginStartedStatus",
+    "LoginStatus",
+    "LoginStatusStatus",
+    "OAuthErrorBody",
+    "PlatformForm",
+    "ProtectedResourceMetadata",
+    "ProxyMultipartBody",
+    "Readiness",
+    "ReadinessChecks",
+    "RevocationRequest",
+    "RevocationRequestTokenTypeHint",
+    "RevokeResponse200",
+    "TokenRequest",
+    "TokenRequestGrantType",
+    "TokenResponse",
+    "UserInfo",
+)
