@@ -66,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dev_settings(host: str, port: int, emulator: EmulatorConfig, data_dir: Path) -> Settings:
     secrets_ = devsecrets.load_or_create(data_dir)
-    return Settings(
+    # Everything else (IB_BRIDGE_CLIENTS, _CORS_ORIGINS, _ALLOWED_RESOURCES, ...) still comes
+    # from the environment, so examples can register their clients with the dev stack.
+    return Settings.from_env(
         issuer=f"http://{host}:{port}",
         dev_mode=True,
         data_dir=data_dir,
