@@ -44,7 +44,7 @@ SDK_HAND_WRITTEN = ["sdk/generate.py", "sdk/src/ib_oauth_bridge_client/helpers"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite: unit, store, emulator and integration tests over real sockets."""
-    session.install("-e", SERVER, *TEST_DEPS)
+    session.install("-e", SERVER, "-e", SDK, *TEST_DEPS)
     session.run("pytest", *(session.posargs or ["tests"]))
 
 
