@@ -302,6 +302,7 @@
     ui.token.hidden = false;
     ui.refresh.hidden = !refresh;
     ui.startover.hidden = false;
+    ui.signin.hidden = true; // signed in: "Start over" is the way back, Refresh the main action
   }
 
   function showUserinfo(info) {
@@ -535,6 +536,7 @@
     ui.refresh.hidden = true;
     ui.startover.hidden = true;
     ui.signin.disabled = false;
+    ui.signin.hidden = false;
     window.history.replaceState(null, "", window.location.pathname);
     ui.signin.focus();
   }
