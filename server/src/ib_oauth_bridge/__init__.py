@@ -5,7 +5,7 @@ What operators and third-party ASGI apps use is named here; everything else is i
 """
 
 from .app import create_app, create_app_from_env
-from .auth import BearerTokenBackend, TokenUser, on_auth_error
+from .auth import BearerTokenBackend, TokenUser, bearer_error_response, on_auth_error
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken, RemoteJWKS
 from .settings import Settings, SettingsError
 
@@ -18,6 +18,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TokenUser",
+    "bearer_error_response",
     "create_app",
     "create_app_from_env",
     "on_auth_error",
