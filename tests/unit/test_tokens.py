@@ -44,3 +44,22 @@ def test_parse_variants() -> None:
 def test_parse_refuses_answers_without_a_session() -> None:
     with pytest.raises(IBError):
         parse_login({"content": {"info": {"clientid": "C"}}})
+
+
+def test_verified_tokens_are_cached_only_until_they_expire() -> None:
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from ib_oauth_bridge.oauth.keys import generate_signing_key
+    from ib_oauth_bridge.oauth.tokens import AccessTokenVerifier, InvalidAccessToken
+
+    key = generate_signing_key()
+    claims = {"iss": "https://b", "aud": ["https://b/proxy"], "sub": "u", "client_id": "c",
+              "exp": int(time.time()) + 2, "scope": "ib.read", "grant_id": "g"}
+    token = jwt.encode({"alg": "ES256", "typ": "at+jwt"}, claims, KeySet([key]))
+    verifier = AccessTokenVerifier(KeySet([key]), "https://b", "https://b/proxy", leeway=0)
+    assert verifier.verify(token).grant_id == "g"
+    assert verifier.verify(token).grant_id == "g"  # from the cache
+    time.sleep(2.1)
+    with pytest.raises(InvalidAccessToken):
+        verifier.verify(token)

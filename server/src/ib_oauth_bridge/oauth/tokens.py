@@ -25,6 +25,7 @@ from .clients import Client
 from .keys import ALGORITHM, SigningKeys
 
 REFRESH_TOKEN_BYTES = 48
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,9 @@ class AccessTokenVerifier:
         self.may_block = isinstance(keys, RemoteJWKS)
         self._issuer = issuer
         self._audience = audience
+        self._leeway = leeway
+        self._verified: dict[str, AccessTokenClaims] = {}
+        self._cache_lock = threading.Lock()
         self._claims = jwt.JWTClaimsRegistry(
             leeway=leeway,
             iss={"essential": True, "value": issuer},
@@ -174,6 +178,22 @@ class AccessTokenVerifier:
         )
 
     def verify(self, token: str) -> AccessTokenClaims:
+        """The token's claims, or InvalidAccessToken. A token verified before is taken from a
+        small cache until it expires: the same bytes always verify the same way, and this
+        skips the signature check on every call of a busy client."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at + self._leeway > time.time():
+                return cached
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        with self._cache_lock:  # verifiers of remote keys run in a thread pool
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest entry
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> AccessTokenClaims:
         try:
             decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
             self._claims.validate(decoded.claims)
