@@ -31,7 +31,10 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = False
 
 SERVER = str(ROOT / "server")
-TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4"]
+TEST_DEPS = [
+    "pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4", "mcp>=2.3",
+    "mypy>=1.13",
+]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
 # The Python SDK (sdk/): generated from openapi.yaml by sdk/generate.py with the generator and ruff

@@ -1,0 +1,365 @@
+"""examples/mcp_server: an MCP server protected by the bridge, driven by the official `mcp` SDK's
+own OAuth client (unmodified): the 401, RFC 9728 and RFC 8414 discovery, the pre-registered
+public client, the sign-in (scripted over HTTP like a user's browser), the token exchange with
+the server's RFC 8707 resource, then a tool call that reads IB through the bridge's proxy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+import anyio.to_thread
+import httpx
+import httpx2
+import pytest
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+from pydantic import AnyUrl
+
+from flow import authorize, exchange, form_value, sign_in_at_ib, wait_for_redirect
+from servers import Bridge, Emulator, free_port, wait_until_up
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = ROOT / "examples" / "mcp_server" / "server.py"
+CLIENT_ID = "mcp-public-client"
+REDIRECT_URI = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the redirect
+RESULT_ENV = "MCP_EXAMPLE_RESULT"  # a file to save the tool results in (default: pytest's tmp)
+
+
+@dataclass
+class McpServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def metadata_url(self) -> str:
+        origin = self.url.rsplit("/mcp", 1)[0]
+        return f"{origin}/.well-known/oauth-protected-resource/mcp"
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpServer]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("mcp_server") / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(SERVER),
+                "--port",
+                str(port),
+                "--bridge-url",
+                bridge.url,
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+    server = McpServer(f"http://127.0.0.1:{port}/mcp", process, log_path)
+    try:
+        wait_until_up(server.metadata_url, process)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# -- the HTTP level -----------------------------------------------------------------------------
+
+
+def test_metadata_names_the_bridge(bridge: Bridge, mcp_server: McpServer) -> None:
+    root = mcp_server.metadata_url.replace(
+        "/oauth-protected-resource/mcp", "/oauth-protected-resource"
+    )
+    for url in (mcp_server.metadata_url, root):
+        answer = httpx.get(url)
+        assert answer.status_code == 200, url
+        assert answer.json() | {"resource_name": None} == {
+            "resource": mcp_server.url,
+            "authorization_servers": [bridge.url],
+            "scopes_supported": ["ib.read"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": None,
+        }
+
+
+def test_no_token_gets_the_discovery_challenge(mcp_server: McpServer) -> None:
+    answer = httpx.post(
+        mcp_server.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={"Accept": "application/json, text/event-stream"},
+    )
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == (
+        f'Bearer resource_metadata="{mcp_server.metadata_url}"'
+    )
+
+
+def test_a_token_for_the_proxy_only_is_refused(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer
+) -> None:
+    """A normal sign-in (no `resource`): aud is only <bridge>/proxy, not this server."""
+    tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url)).json()
+    assert (
+        httpx.get(
+            f"{bridge.url}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        ).status_code
+        == 200
+    )  # a live token
+    answer = httpx.post(
+        mcp_server.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={
+            "Authorization": f"Bearer {tokens['access_token']}",
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    assert answer.status_code == 401
+    challenge = answer.headers["www-authenticate"]
+    assert 'error="invalid_token"' in challenge
+    assert f'resource_metadata="{mcp_server.metadata_url}"' in challenge
+    assert "another resource" in answer.json()["error_description"]
+
+
+def test_a_token_without_ib_read_gets_insufficient_scope(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer
+) -> None:
+    tokens = exchange(
+        bridge.url,
+        authorize(bridge.url, emulator.platform_url, resource=mcp_server.url, scope="ib.write"),
+    ).json()
+    answer = httpx.post(
+        mcp_server.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={
+            "Authorization": f"Bearer {tokens['access_token']}",
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    assert answer.status_code == 403
+    assert answer.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="ib.read", '
+        f'resource_metadata="{mcp_server.metadata_url}"'
+    )
+
+
+def test_a_forged_token_is_refused(mcp_server: McpServer) -> None:
+    answer = httpx.post(mcp_server.url, json={}, headers={"Authorization": "Bearer abc.def.ghi"})
+    assert answer.status_code == 401
+    assert 'error="invalid_token"' in answer.headers["www-authenticate"]
+
+
+# -- the MCP SDK's own OAuth client -------------------------------------------------------------
+
+
+@dataclass
+class PreRegistered:
+    """`TokenStorage` holding the bridge's well-known public client (the bridge has no dynamic
+    registration), so the SDK skips registration."""
+
+    tokens: OAuthToken | None = None
+    client: OAuthClientInformationFull = field(
+        default_factory=lambda: OAuthClientInformationFull(
+            client_id=CLIENT_ID,
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
+            token_endpoint_auth_method="none",
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+        )
+    )
+    registered_again: list[OAuthClientInformationFull] = field(default_factory=list)
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.registered_again.append(client_info)
+
+
+@dataclass
+class ScriptedUser:
+    """The user's browser: opens the authorization URL the SDK hands over, picks the platform,
+    signs in at (emulated) IB, and lands on the redirect URI, which the SDK then reads."""
+
+    bridge: Bridge
+    emulator: Emulator
+    authorization_urls: list[str] = field(default_factory=list)
+    redirect_to: str | None = None
+
+    async def redirect_handler(self, authorization_url: str) -> None:
+        self.authorization_urls.append(authorization_url)
+        self.redirect_to = await anyio.to_thread.run_sync(self._sign_in, authorization_url)
+
+    async def callback_handler(self) -> AuthorizationCodeResult:
+        assert self.redirect_to is not None
+        assert self.redirect_to.startswith(REDIRECT_URI + "?"), self.redirect_to
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.redirect_to).query).items()}
+        return AuthorizationCodeResult(
+            code=query["code"], state=query.get("state"), iss=query.get("iss")
+        )
+
+    def _sign_in(self, authorization_url: str) -> str:
+        bridge_url = self.bridge.url
+        with httpx.Client(timeout=10) as browser:
+            page = browser.get(authorization_url)
+            assert page.status_code == 200, page.text
+            started = browser.post(
+                f"{bridge_url}/authorize/platform",
+                data={
+                    "platform_url": self.emulator.platform_url,
+                    "csrf_token": form_value(page.text, "csrf_token"),
+                },
+                headers={"Accept": "application/json", "Origin": bridge_url},
+            )
+            assert started.status_code == 200, started.text
+            sign_in_at_ib(started.json()["login_url"])
+            return wait_for_redirect(browser, bridge_url)
+
+
+async def connect_and_call(
+    server_url: str, user: ScriptedUser, storage: PreRegistered, sent: list[str]
+) -> dict[str, Any]:
+    provider = OAuthClientProvider(
+        server_url=server_url,
+        client_metadata=OAuthClientMetadata(
+            client_name="test MCP client",
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
+            grant_types=["authorization_code", "refresh_token"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=user.redirect_handler,
+        callback_handler=user.callback_handler,
+    )
+
+    async def record(response: httpx2.Response) -> None:
+        request = response.request
+        sent.append(
+            f"{request.method} {request.url.copy_with(query=None)} -> {response.status_code}"
+        )
+
+    async with (
+        httpx2.AsyncClient(
+            auth=provider,
+            timeout=httpx2.Timeout(30.0, read=60.0),
+            event_hooks={"response": [record]},
+        ) as http,
+        streamable_http_client(server_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = await session.list_tools()
+        searched = await session.call_tool("search_resources", {"keywords": "logo", "limit": 5})
+        assert not searched.is_error, searched.content
+        first_id = searched.structured_content["resources"][0]["id"]
+        one = await session.call_tool("get_resource", {"resource_id": first_id})
+        assert not one.is_error, one.content
+        missing = await session.call_tool("get_resource", {"resource_id": "0" * 24})
+    return {
+        "tools": sorted(tool.name for tool in tools.tools),
+        "search_resources": searched.structured_content,
+        "get_resource": one.structured_content,
+        "missing": {
+            "is_error": missing.is_error,
+            "text": [getattr(block, "text", None) for block in missing.content],
+        },
+    }
+
+
+def test_the_mcp_sdk_signs_in_and_calls_a_tool(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer, tmp_path: Path
+) -> None:
+    user, storage, sent = ScriptedUser(bridge, emulator), PreRegistered(), list[str]()
+    result = anyio.run(connect_and_call, mcp_server.url, user, storage, sent)
+    saved = Path(os.environ.get(RESULT_ENV) or tmp_path / "tool_result.json")
+    saved.write_text(json.dumps({"requests": sent, **result}, indent=2) + "\n")
+
+    # discovery: 401 -> RFC 9728 (the URL from the challenge) -> RFC 8414 -> token, no /register
+    assert sent[:4] == [
+        f"POST {mcp_server.url} -> 401",
+        f"GET {mcp_server.metadata_url} -> 200",
+        f"GET {bridge.url}/.well-known/oauth-authorization-server -> 200",
+        f"POST {bridge.url}/token -> 200",
+    ], sent
+    assert sent[4] == f"POST {mcp_server.url} -> 200", sent
+    assert not any("/register" in line for line in sent)
+    assert storage.registered_again == []
+
+    # the authorization request: PKCE, the pre-registered client, this server as the resource
+    [url] = user.authorization_urls
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert url.startswith(f"{bridge.url}/authorize?")
+    assert query["client_id"] == CLIENT_ID
+    assert query["resource"] == mcp_server.url
+    assert query["scope"] == "ib.read"
+    assert query["code_challenge_method"] == "S256"
+
+    # the token: this server and the proxy in its audience
+    assert storage.tokens is not None
+    claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
+    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["client_id"] == CLIENT_ID
+
+    # the tools, with real rows from the emulator through the bridge's proxy
+    assert result["tools"] == ["get_resource", "search_resources"]
+    found = result["search_resources"]
+    assert found["total"] >= len(found["resources"]) > 0
+    for row in found["resources"]:
+        assert re.fullmatch(r"[0-9a-f]{24}", row["id"])
+        assert "logo" in (row["name"].lower() + " " + " ".join(row["tags"]))
+        assert isinstance(row["size"], int)
+        assert row["type"]
+        assert row["last_update"]
+    updates = [row["last_update"] for row in found["resources"]]
+    assert updates == sorted(updates, reverse=True)
+    assert result["get_resource"] == found["resources"][0]
+    assert result["missing"]["is_error"] is True
+    assert "Not found" in str(result["missing"]["text"])
+    assert "Traceback" not in mcp_server.logs()
+
+    # a refresh as the SDK sends it (with the resource) keeps this server in the audience
+    refreshed = httpx.post(
+        f"{bridge.url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": storage.tokens.refresh_token or "",
+            "client_id": CLIENT_ID,
+            "resource": mcp_server.url,
+        },
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    claims = json.loads(_b64(refreshed.json()["access_token"].split(".")[1]))
+    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+
+
+def _b64(segment: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
