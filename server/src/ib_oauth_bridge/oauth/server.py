@@ -100,9 +100,6 @@ class AuthorizationServer(_AuthorizationServer):
     def create_oauth2_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
         return request
 
-    def create_json_request(self, request: object) -> object:
-        raise NotImplementedError("the bridge has no JSON-bodied OAuth endpoint")
-
     def handle_response(
         self, status_code: int, payload: object, headers: list[tuple[str, str]]
     ) -> OAuthResponse:
