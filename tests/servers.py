@@ -90,11 +90,12 @@ class Bridge:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *extra_args: str) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [CLI, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+                [CLI, "serve", "--port", str(self.port), *extra_args],
+                env=self.env, stdout=log, stderr=log,
             )
         wait_until_up(f"{self.url}/healthz", self.process)
 
