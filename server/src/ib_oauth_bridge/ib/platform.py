@@ -65,9 +65,6 @@ class HostPolicy:
         host = host.lower().rstrip(".")
         return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in self.patterns)
 
-    def is_dev_origin(self, origin: str) -> bool:
-        return origin in self.dev_urls
-
     async def check_resolves_publicly(self, origin: str) -> None:
         """Refuse a host whose addresses include any internal one (SSRF guard)."""
         if origin in self.dev_urls:

@@ -35,16 +35,6 @@ log = logging.getLogger("ib_oauth_bridge.login")
 
 MAX_QUERY_BYTES = 8 * 1024
 PARAMETER_LIMITS = {"state": 1024, "code_challenge": 128}  # others: 2048, as the contract says
-AUTHORIZE_PARAMETERS = (
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "state",
-    "scope",
-    "code_challenge",
-    "code_challenge_method",
-    "resource",
-)
 MESSAGES = {
     LoginStatus.NEW: "Enter your IntelligenceBank address to continue.",
     LoginStatus.PENDING: "Waiting for you to sign in to IntelligenceBank in the other window…",

@@ -66,10 +66,6 @@ class Client(ClientMixin):
     def display_name(self) -> str:
         return self.name or self.client_id
 
-    @property
-    def is_public(self) -> bool:
-        return self.token_endpoint_auth_method == "none"  # noqa: S105
-
     def get_client_id(self) -> str:
         return self.client_id
 

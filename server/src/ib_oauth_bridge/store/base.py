@@ -86,10 +86,6 @@ class Grant:
     refresh_count: int = 0
     revoked: bool = False
 
-    @property
-    def expires_at(self) -> float:
-        return self.session_expires_at
-
 
 @dataclass(slots=True)
 class AuthorizationCode:
