@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_support import Backend, SQLiteBackend, backend_names
+from store_support import Backend, FakeClock, SQLiteBackend, backend_names
 
 from ib_oauth_bridge.store import Store
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # The bridge runs on asyncio (uvicorn); the contract is not tested on trio.
+    return "asyncio"
 
 
 @pytest.fixture(params=backend_names())
@@ -17,7 +23,24 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 
 @pytest.fixture
-def store(backend: Backend) -> Iterator[Store]:
-    s = backend.open()
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
+    s = backend.open(clock)
     yield s
-    s.close()
+    await s.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A forgotten `await` leaves a coroutine object, which is truthy: `assert store.ping()`
+    # would pass without running anything. Python warns when such a coroutine is dropped;
+    # make that warning fail the test instead.
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(
+                pytest.mark.filterwarnings("error:coroutine .* was never awaited:RuntimeWarning")
+            )

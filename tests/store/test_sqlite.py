@@ -1,22 +1,32 @@
-"""What only the SQLite backend promises: its file, its pragmas, its durability."""
+"""What only the SQLite backend promises: its file, its pragmas, its durability, its schema."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
-import os
 import secrets
 import signal
 import sqlite3
 import stat
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from store_support import key, make_code, make_grant, make_transaction, write_then_die
+from store_support import (
+    FakeClock,
+    key,
+    make_code,
+    make_grant,
+    make_transaction,
+    write_then_die,
+)
 
 from ib_oauth_bridge.store import SidCipher, SQLiteStore, StoreClosedError
 from ib_oauth_bridge.store.sqlite import SCHEMA_VERSION
+
+pytestmark = pytest.mark.anyio
+
+TABLES = ("transactions", "grants", "codes", "refresh_tokens", "clients", "replay_cache")
 
 
 @pytest.fixture
@@ -32,15 +42,19 @@ def raw(path: Path, sql: str) -> object:
         conn.close()
 
 
+def open_store(path: Path, clock: FakeClock | None = None) -> SQLiteStore:
+    return SQLiteStore(path, clock=clock or FakeClock())
+
+
 def test_creates_parent_dir_and_owner_only_file(db_path: Path) -> None:
-    SQLiteStore(db_path).close()
+    asyncio.run(open_store(db_path).close())
     assert db_path.is_file()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
 
 
-def test_pragmas(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+async def test_pragmas(db_path: Path) -> None:
+    store = open_store(db_path)
     try:
         conn = store._conn()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -48,29 +62,29 @@ def test_pragmas(db_path: Path) -> None:
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
-        store.close()
+        await store.close()
     # WAL is a property of the file, seen by any other connection too.
     assert raw(db_path, "PRAGMA journal_mode") == "wal"
 
 
-def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
-    first = SQLiteStore(db_path)
+async def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
+    first = open_store(db_path)
     k = key()
-    first.put_transaction(k, make_transaction())
-    second = SQLiteStore(db_path)
-    assert second.get_transaction(k) == first.get_transaction(k)
-    first.close()
-    second.close()
-    third = SQLiteStore(db_path)
-    assert third.get_transaction(k) is not None
-    third.close()
+    await first.put_transaction(k, make_transaction())
+    second = open_store(db_path)
+    assert await second.get_transaction(k) == await first.get_transaction(k)
+    await first.close()
+    await second.close()
+    third = open_store(db_path)
+    assert await third.get_transaction(k) is not None
+    await third.close()
 
 
-def test_every_table_has_an_expiry_index(db_path: Path) -> None:
-    SQLiteStore(db_path).close()
+async def test_every_table_has_an_expiry_index(db_path: Path) -> None:
+    await open_store(db_path).close()
     conn = sqlite3.connect(db_path)
     try:
-        for table in ("transactions", "grants", "codes", "refresh_tokens"):
+        for table in TABLES:
             indexed = {
                 conn.execute(f"PRAGMA index_info({row[1]!r})").fetchone()[2]
                 for row in conn.execute(f"PRAGMA index_list({table!r})")
@@ -80,23 +94,23 @@ def test_every_table_has_an_expiry_index(db_path: Path) -> None:
         conn.close()
 
 
-def test_refuses_newer_schema(db_path: Path) -> None:
-    SQLiteStore(db_path).close()
+async def test_refuses_newer_schema(db_path: Path) -> None:
+    await open_store(db_path).close()
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(RuntimeError, match="schema version"):
-        SQLiteStore(db_path)
+        open_store(db_path)
 
 
-def test_sid_never_in_plaintext_on_disk(db_path: Path) -> None:
+async def test_sid_never_in_plaintext_on_disk(db_path: Path) -> None:
     sid = "SID-" + secrets.token_hex(16)
     cipher = SidCipher(SidCipher.generate_key())
     grant = make_grant()
     grant.sid_ciphertext = cipher.encrypt(sid, grant_id=grant.grant_id)
-    store = SQLiteStore(db_path)
-    store.put_grant(grant)
-    got = store.get_grant(grant.grant_id)
+    store = open_store(db_path)
+    await store.put_grant(grant)
+    got = await store.get_grant(grant.grant_id)
     assert got is not None
     assert cipher.decrypt(got.sid_ciphertext, grant_id=grant.grant_id) == sid
 
@@ -113,13 +127,13 @@ def test_sid_never_in_plaintext_on_disk(db_path: Path) -> None:
     # The ciphertext itself is there, so the grep would have found a plaintext sid.
     assert any(grant.sid_ciphertext in f.read_bytes() for f in files())
 
-    store.close()  # checkpoints the WAL into the main file
+    await store.close()  # checkpoints the WAL into the main file
     for f in files():
         assert sid.encode() not in f.read_bytes(), f.name
 
 
-def test_survives_sigkill_right_after_write(db_path: Path) -> None:
-    SQLiteStore(db_path).close()  # schema exists; the child only writes
+async def test_survives_sigkill_right_after_write(db_path: Path) -> None:
+    await open_store(db_path).close()  # schema exists; the child only writes
     txn_key, code_key = key(), key()
     txn, code = make_transaction(), make_code()
     ctx = multiprocessing.get_context("spawn")
@@ -128,24 +142,24 @@ def test_survives_sigkill_right_after_write(db_path: Path) -> None:
     child.join(timeout=60)
     assert child.exitcode == -signal.SIGKILL  # died without close() or any cleanup
 
-    store = SQLiteStore(db_path)
+    store = open_store(db_path)
     try:
-        assert store.get_transaction(txn_key) == txn
-        consumed = store.consume_code(code_key)
+        assert await store.get_transaction(txn_key) == txn
+        consumed = await store.consume_code(code_key)
         assert consumed.first_use is True
-        assert consumed.record is not None
-        assert consumed.record.grant_id == code.grant_id
+        code.used = True
+        assert consumed.record == code
     finally:
-        store.close()
+        await store.close()
 
 
-def test_one_connection_per_thread(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+async def test_one_connection_per_thread(db_path: Path) -> None:
+    store = open_store(db_path)
     seen: list[int] = []
 
     def grab() -> None:
         seen.append(id(store._conn()))
-        assert store.ping()
+        assert asyncio.run(store.ping())
 
     threads = [threading.Thread(target=grab) for _ in range(4)]
     for t in threads:
@@ -154,20 +168,28 @@ def test_one_connection_per_thread(db_path: Path) -> None:
         t.join()
     assert len(set(seen)) == 4
     assert store._conn() is store._conn()
-    store.close()
+    await store.close()
 
 
-def test_use_after_close_is_an_error(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
-    store.close()
-    assert store.ping() is False
+async def test_use_after_close_is_an_error(db_path: Path) -> None:
+    store = open_store(db_path)
+    await store.close()
+    assert await store.ping() is False
     with pytest.raises(StoreClosedError):
-        store.get_transaction(key())
+        await store.get_transaction(key())
+    with pytest.raises(StoreClosedError):
+        await store.remember(key(), 1.0)
 
 
-def test_writer_waits_for_a_busy_lock(db_path: Path) -> None:
+async def test_async_context_manager_closes(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        assert await store.ping() is True
+    assert await store.ping() is False
+
+
+async def test_writer_waits_for_a_busy_lock(db_path: Path) -> None:
     """Another process holding the write lock briefly delays a write; it does not fail it."""
-    store = SQLiteStore(db_path)
+    store = open_store(db_path)
     blocker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
     released = threading.Event()
@@ -176,25 +198,28 @@ def test_writer_waits_for_a_busy_lock(db_path: Path) -> None:
         released.set()
         blocker.execute("COMMIT")
 
-    timer = threading.Timer(0.3, release)
+    timer = threading.Timer(0.3, release)  # a real wait: this is about SQLite's busy timeout
     timer.start()
     try:
         k = key()
-        store.put_code(k, make_code())  # waits on the lock instead of failing with "locked"
+        await store.put_code(k, make_code())  # waits on the lock instead of failing
         assert released.is_set()
-        assert store.consume_code(k).first_use is True
+        assert (await store.consume_code(k)).first_use is True
     finally:
         timer.join()
         blocker.close()
-        store.close()
+        await store.close()
 
 
-def test_purge_removes_revoked_grant_only_at_its_end(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+async def test_purge_removes_revoked_grant_only_at_its_end(db_path: Path) -> None:
+    clock = FakeClock()
+    store = open_store(db_path, clock)
     grant = make_grant(expires_in=100)
-    store.put_grant(grant)
-    store.revoke_grant(grant.grant_id)
-    assert store.purge_expired() == 0  # kept: it blocks tokens stored late (see sqlite.py)
-    assert store.purge_expired(now=time.time() + 200) == 1
-    assert os.path.exists(db_path)
-    store.close()
+    await store.put_grant(grant)
+    await store.revoke_grant(grant.grant_id)
+    assert await store.purge_expired() == 0  # kept: it blocks tokens stored late (see sqlite.py)
+    assert raw(db_path, "SELECT revoked FROM grants") == 1
+    clock.advance(200)
+    assert await store.purge_expired() == 1
+    assert raw(db_path, "SELECT count(*) FROM grants") == 0
+    await store.close()

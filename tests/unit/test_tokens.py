@@ -9,18 +9,20 @@ import pytest
 
 from ib_oauth_bridge.ib.browser_login import IBError, parse_login
 from ib_oauth_bridge.oauth.tokens import token_lifetime
-from ib_oauth_bridge.store.base import Grant
+from ib_oauth_bridge.store.records import Grant
+
+NOW = 1_800_000_000.0
 
 
-def grant(session_left: float) -> Grant:
-    now = time.time()
+def grant(session_left: float, now: float = NOW) -> Grant:
     return Grant("g", "c", "ib.read", None, b"", "https://p", "https://a", "X", {},
                  session_expires_at=now + session_left, created_at=now, last_used_at=now)
 
 
 def test_lifetime_is_capped_by_the_ib_session() -> None:
-    assert token_lifetime(grant(10 * 3600), 3600) == 3600
-    assert 595 <= token_lifetime(grant(600), 3600) <= 600
+    assert token_lifetime(grant(10 * 3600), 3600, NOW) == 3600
+    assert token_lifetime(grant(600), 3600, NOW) == 600
+    assert token_lifetime(grant(600), 3600, NOW + 900) == 1  # never zero or negative
 
 
 def answer(**info: object) -> dict[str, object]:
@@ -57,9 +59,12 @@ def test_verified_tokens_are_cached_only_until_they_expire() -> None:
     claims = {"iss": "https://b", "aud": ["https://b/proxy"], "sub": "u", "client_id": "c",
               "exp": int(time.time()) + 2, "scope": "ib.read", "grant_id": "g"}
     token = jwt.encode({"alg": "ES256", "typ": "at+jwt"}, claims, KeySet([key]))
-    verifier = AccessTokenVerifier(KeySet([key]), "https://b", "https://b/proxy", leeway=0)
+    clock = [time.time()]
+    verifier = AccessTokenVerifier(
+        KeySet([key]), "https://b", "https://b/proxy", leeway=0, clock=lambda: clock[0]
+    )
     assert verifier.verify(token).grant_id == "g"
     assert verifier.verify(token).grant_id == "g"  # from the cache
-    time.sleep(2.1)
+    clock[0] += 2.1
     with pytest.raises(InvalidAccessToken):
         verifier.verify(token)

@@ -10,9 +10,8 @@ the bridge's published JWKS and their own audience; `on_auth_error` answers RFC 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.authentication import (
     AuthCredentials,
@@ -24,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
+from .ib.session import IBSession
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken
 
 
@@ -42,7 +42,8 @@ class BearerAuthError(AuthenticationError):
 @dataclass(frozen=True)
 class TokenUser(BaseUser):
     claims: AccessTokenClaims
-    session: Any = field(default=None, repr=False)  # the bridge's IBSession; None elsewhere
+    # The live IB session behind the token inside the bridge; None in a third-party app.
+    session: IBSession | None = field(default=None, repr=False)
 
     @property
     def is_authenticated(self) -> bool:
@@ -57,7 +58,8 @@ class TokenUser(BaseUser):
         return self.claims.subject
 
 
-SessionLoader = Callable[[AccessTokenClaims], Any]
+SessionLoader = Callable[[AccessTokenClaims], Awaitable[IBSession]]
+"""Finds the live IB session of verified claims, or raises BearerAuthError."""
 
 
 class BearerTokenBackend(AuthenticationBackend):
@@ -85,7 +87,7 @@ class BearerTokenBackend(AuthenticationBackend):
                 claims = self.verifier.verify(token.strip())
         except InvalidAccessToken as exc:
             raise BearerAuthError(str(exc)) from None
-        session = self.session_loader(claims) if self.session_loader else None
+        session = await self.session_loader(claims) if self.session_loader else None
         return AuthCredentials(sorted(claims.scopes)), TokenUser(claims, session)
 
 

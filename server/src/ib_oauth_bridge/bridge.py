@@ -1,6 +1,7 @@
 """The bridge's services, built once from settings and shared by every handler.
 
-Handlers reach them as `bridge_of(request)`; nothing else is global.
+Only `app` and `cli` build a `Bridge`; handlers reach it as `bridge_of(request)`. Nothing else
+is global. Tests build one with a fake clock, their own store, and IB reached in-process.
 """
 
 from __future__ import annotations
@@ -13,47 +14,61 @@ from pathlib import Path
 import httpx
 from starlette.requests import HTTPConnection
 
+from .auth import BearerAuthError
+from .clock import Clock, system_clock
 from .ib.browser_login import BrowserLoginClient
 from .ib.platform import HostPolicy
-from .oauth.clients import ClientRegistry
+from .ib.session import IBSession
+from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeys
-from .oauth.login_cookie import LoginCookie
+from .oauth.login_flow import LoginFlow
 from .oauth.server import AuthorizationServer
-from .oauth.tokens import AccessTokenVerifier
+from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
 from .settings import Settings, SettingsError
-from .store.base import Store
-from .store.crypto import SidCipher
-from .store.sqlite import SQLiteStore
+from .store import Store, open_store
+from .store.crypto import SidCipher, SidDecryptionError
+from .web.login_cookie import LoginCookie
 
 
 @dataclass
 class Bridge:
     settings: Settings
+    clock: Clock
     store: Store
     keys: SigningKeys
     cipher: SidCipher
+    clients: ClientLookup
     oauth: AuthorizationServer
+    login: LoginFlow
     verifier: AccessTokenVerifier
     host_policy: HostPolicy
     login_cookie: LoginCookie
     http: httpx.AsyncClient  # IB's browser-login API
-    upstream: httpx.AsyncHTTPTransport  # the proxy's connection pool to IB
+    upstream: httpx.AsyncBaseTransport  # the proxy's connection pool to IB
     upstream_timeout: dict[str, float | None]
-    ib_login: BrowserLoginClient
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store | None = None) -> Bridge:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Clock = system_clock,
+        ib_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Bridge:
+        """`ib_transport` replaces the network to IB (tests: the emulator in-process)."""
         settings.check()
         if not settings.signing_key or not settings.encryption_key or not settings.cookie_secret:
             raise SettingsError("signing key, encryption key and cookie secret are required")
-        store = store or SQLiteStore(settings.database_path)
+        store = store or open_store(settings.effective_store_url, clock=clock)
         keys = SigningKeys.from_settings(settings.signing_key, settings.previous_signing_keys)
+        cipher = SidCipher(decode_key(settings.encryption_key))
         timeout = httpx.Timeout(
             settings.upstream_timeout, connect=settings.upstream_connect_timeout
         )
         # The proxy talks to IB through httpx's transport itself: a proxy wants none of the
         # client's cookie jar, redirects or auth flows, and skipping them halves its cost.
-        upstream = httpx.AsyncHTTPTransport(
+        upstream = ib_transport or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             # Never from the environment: a proxy variable must not route sids elsewhere.
             trust_env=False,
@@ -64,37 +79,78 @@ class Bridge:
             # One client serves every user: it must never keep IB's cookies between requests.
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             trust_env=False,
+            transport=ib_transport,
         )
-        oauth = AuthorizationServer(settings, store, ClientRegistry(settings.clients), keys)
+        clients = ClientLookup(settings.clients, store)
+        oauth = AuthorizationServer(
+            settings,
+            grants=store,
+            codes=store,
+            refresh_tokens=store,
+            clients=clients,
+            keys=keys,
+            clock=clock,
+        )
+        host_policy = HostPolicy(settings.platform_hosts, settings.dev_ib_urls)
+        login = LoginFlow(
+            settings,
+            transactions=store,
+            grants=store,
+            clients=clients,
+            oauth=oauth,
+            ib_login=BrowserLoginClient(http),
+            host_policy=host_policy,
+            cipher=cipher,
+            clock=clock,
+        )
         return cls(
             settings=settings,
+            clock=clock,
             store=store,
             keys=keys,
-            cipher=SidCipher(decode_key(settings.encryption_key)),
+            cipher=cipher,
+            clients=clients,
             oauth=oauth,
+            login=login,
             verifier=oauth.verifier,
-            host_policy=HostPolicy(settings.platform_hosts, settings.dev_ib_urls),
+            host_policy=host_policy,
             login_cookie=LoginCookie(
                 settings.cookie_secret, settings.login_ttl, secure=settings.secure_cookies
             ),
             http=http,
             upstream=upstream,
             upstream_timeout=timeout.as_dict(),
-            ib_login=BrowserLoginClient(http),
         )
 
-    def seal(self, secret: str, *, context: str) -> str:
-        """Encrypt a short secret for the store (the sid's AEAD), bound to `context`."""
-        sealed = self.cipher.encrypt(secret, grant_id=context)
-        return base64.urlsafe_b64encode(sealed).decode("ascii")
+    @property
+    def resource_metadata_url(self) -> str:
+        return f"{self.settings.issuer}/.well-known/oauth-protected-resource"
 
-    def unseal(self, sealed: str, *, context: str) -> str:
-        return self.cipher.decrypt(base64.urlsafe_b64decode(sealed), grant_id=context)
+    async def load_session(self, claims: AccessTokenClaims) -> IBSession:
+        """The live IB session behind verified access-token claims, or BearerAuthError: a
+        revoked, idle or expired grant stops working at once."""
+        grant = await self.oauth.live_grant(claims.grant_id) if claims.grant_id else None
+        if grant is None or grant.client_id != claims.client_id:
+            raise BearerAuthError(
+                "The sign-in behind this token has ended (signed out, revoked or expired). "
+                "Sign in again."
+            )
+        if grant.session_expires_at <= self.clock():
+            raise BearerAuthError("The IntelligenceBank session has ended. Sign in again.")
+        try:
+            sid = self.cipher.decrypt(grant.sid_ciphertext, grant_id=grant.grant_id)
+        except SidDecryptionError:
+            # Sealed with a key this bridge no longer holds: the grant cannot be used again.
+            await self.oauth.end_grant(grant.grant_id, "the sid cannot be decrypted")
+            raise BearerAuthError(
+                "The sign-in behind this token has ended. Sign in again."
+            ) from None
+        return IBSession(grant, sid)
 
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.upstream.aclose()
-        self.store.close()
+        await self.store.close()
 
 
 def decode_key(value: str) -> bytes:

@@ -37,6 +37,8 @@ class Settings:
     dev_mode: bool = False
     data_dir: Path = Path(".bridge-data")
     database: Path | None = None  # default: data_dir / "bridge.db"
+    # Where the store lives, as a URL (see store.open_store); default: the SQLite file above.
+    store_url: str | None = None
     # fnmatch patterns for IB platform hosts users may type, comma-separated in the env.
     platform_hosts: tuple[str, ...] = ("*.intelligencebank.com",)
     # Dev mode only: base URLs (scheme://host:port) of the emulator, allowed over http and
@@ -68,6 +70,18 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.database or self.data_dir / "bridge.db"
+
+    @property
+    def effective_store_url(self) -> str:
+        """`store_url`, or else the SQLite file at `database_path`.
+
+        Spelled so that a relative path stays relative (to the working directory, as the
+        bare path always was): `sqlite:///` + a relative path would name it from the root.
+        """
+        if self.store_url is not None:
+            return self.store_url
+        path = self.database_path
+        return f"sqlite://{path}" if path.is_absolute() else f"sqlite:{path}"
 
     @property
     def proxy_resource(self) -> str:
@@ -116,6 +130,7 @@ class Settings:
             "dev_mode": (get("DEV") or "").lower() in {"1", "true", "yes", "on"},
             "data_dir": Path(get("DATA_DIR") or defaults.data_dir),
             "database": Path(db) if (db := get("DATABASE")) else None,
+            "store_url": get("STORE_URL"),
             "platform_hosts": get_list("PLATFORM_HOSTS") or defaults.platform_hosts,
             "dev_ib_urls": get_list("DEV_IB_URLS") or (),
             "signing_key": get("SIGNING_KEY"),

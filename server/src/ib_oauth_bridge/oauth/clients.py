@@ -1,4 +1,5 @@
-"""OAuth clients: the well-known public client and the clients pre-registered in settings.
+"""OAuth clients: the well-known public client, the clients configured in settings, and the
+clients registered in the store; `ClientLookup` finds any of them by id.
 
 `Client` implements Authlib's `ClientMixin`, so Authlib's grants ask it the questions RFC 6749
 leaves to the server: which redirect URIs, which auth method, which scopes.
@@ -6,6 +7,7 @@ leaves to the server: which redirect URIs, which auth method, which scopes.
 
 from __future__ import annotations
 
+import enum
 import hmac
 import ipaddress
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from urllib.parse import urlsplit
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from ..settings import ClientConfig
+from ..store.protocols import ClientStore
+from ..store.records import RegisteredClient, secret_hash
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
 CLAUDE_CALLBACKS = (
@@ -53,14 +57,25 @@ def is_loopback_url(uri: str) -> bool:
         return False
 
 
+class ClientKind(enum.StrEnum):
+    """Where a client's description comes from, which decides how far its name is trusted."""
+
+    WELL_KNOWN = "well-known"  # built in: mcp-public-client
+    CONFIGURED = "configured"  # IB_BRIDGE_CLIENTS, set by the operator
+    REGISTERED = "registered"  # RFC 7591, described by the client itself
+
+
 @dataclass(frozen=True, slots=True)
 class Client(ClientMixin):
     client_id: str
-    client_secret: str | None
+    # SHA-256 of the secret (secret_hash), for configured and registered clients alike; None
+    # for a public client.
+    client_secret_hash: str | None
     token_endpoint_auth_method: str
     redirect_uris: tuple[str, ...]
     allow_loopback: bool = False
     name: str | None = None
+    kind: ClientKind = ClientKind.CONFIGURED
 
     @property
     def display_name(self) -> str:
@@ -84,9 +99,9 @@ class Client(ClientMixin):
         return self.allow_loopback and is_loopback_redirect_uri(redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if self.client_secret is None:
+        if self.client_secret_hash is None:
             return False
-        return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
+        return hmac.compare_digest(self.client_secret_hash, secret_hash(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.token_endpoint_auth_method
@@ -100,29 +115,54 @@ class Client(ClientMixin):
 
 MCP_PUBLIC_CLIENT = Client(
     client_id=MCP_PUBLIC_CLIENT_ID,
-    client_secret=None,
+    client_secret_hash=None,
     token_endpoint_auth_method="none",  # noqa: S106 - the auth method's name, not a secret
     redirect_uris=CLAUDE_CALLBACKS,
     allow_loopback=True,
     name="MCP client",
+    kind=ClientKind.WELL_KNOWN,
 )
 
 
-class ClientRegistry:
-    """Finds a client by id: the well-known public client first, then configured ones."""
+def configured_client(config: ClientConfig) -> Client:
+    return Client(
+        client_id=config.client_id,
+        client_secret_hash=secret_hash(config.client_secret) if config.client_secret else None,
+        token_endpoint_auth_method=config.token_endpoint_auth_method,
+        redirect_uris=config.redirect_uris,
+        name=config.name,
+    )
 
-    def __init__(self, configured: tuple[ClientConfig, ...]) -> None:
-        self._clients = {MCP_PUBLIC_CLIENT_ID: MCP_PUBLIC_CLIENT}
+
+def registered_client(record: RegisteredClient) -> Client:
+    return Client(
+        client_id=record.client_id,
+        client_secret_hash=record.client_secret_hash,
+        token_endpoint_auth_method=record.token_endpoint_auth_method,
+        redirect_uris=record.redirect_uris,
+        name=record.client_name,
+        kind=ClientKind.REGISTERED,
+    )
+
+
+class ClientLookup:
+    """Finds a client by id: the well-known public client, then configured ones (settings),
+    then registered ones (the store). Ids of the first two cannot be registered over."""
+
+    def __init__(self, configured: tuple[ClientConfig, ...], registered: ClientStore) -> None:
+        self._fixed = {MCP_PUBLIC_CLIENT_ID: MCP_PUBLIC_CLIENT}
         for config in configured:
-            self._clients[config.client_id] = Client(
-                client_id=config.client_id,
-                client_secret=config.client_secret,
-                token_endpoint_auth_method=config.token_endpoint_auth_method,
-                redirect_uris=config.redirect_uris,
-                name=config.name,
-            )
+            self._fixed[config.client_id] = configured_client(config)
+        self._registered = registered
 
-    def get(self, client_id: str | None) -> Client | None:
+    def is_reserved(self, client_id: str) -> bool:
+        return client_id in self._fixed
+
+    async def get(self, client_id: str | None) -> Client | None:
         if not client_id:
             return None
-        return self._clients.get(client_id)
+        client = self._fixed.get(client_id)
+        if client is not None:
+            return client
+        record = await self._registered.get_client(client_id)
+        return registered_client(record) if record else None

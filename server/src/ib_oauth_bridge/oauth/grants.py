@@ -3,12 +3,12 @@ authorization code (RFC 6749 4.1) with PKCE S256 required (RFC 7636, OAuth 2.1),
 token with rotation and replay detection (RFC 9700 4.14.2).
 
 Single use is enforced by the store's atomic consume: a second presentation of a code or a
-refresh token revokes the whole grant, so whatever it issued stops working.
+refresh token revokes the whole grant, so whatever it issued stops working. The hooks run in
+Authlib's worker thread and reach the async store through `server.call`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from ..store.base import AuthorizationCode, Grant, RefreshToken, secret_hash
+from ..store.records import AuthorizationCode, Grant, RefreshToken, secret_hash
 from .clients import Client
 from .tokens import AuthorizedUser
 
@@ -83,7 +83,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request: grants.OAuth2Request) -> None:
         user: AuthorizedUser = request.user
         data = request.payload.data
-        self.server.store.put_code(
+        server = self.server
+        server.call(
+            server.codes.put_code,
             secret_hash(code),
             AuthorizationCode(
                 grant_id=user.grant.grant_id,
@@ -93,18 +95,20 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 code_challenge_method=data["code_challenge_method"],
                 scope=request.scope,
                 resource=user.grant.resource,
-                expires_at=time.time() + self.server.settings.code_ttl,
+                expires_at=server.clock() + server.settings.code_ttl,
+                nonce=data.get("nonce"),
             ),
         )
 
     def query_authorization_code(self, code: str, client: Client) -> IssuedCode | None:
-        consumed = self.server.store.consume_code(secret_hash(code))
+        server = self.server
+        consumed = server.call(server.codes.consume_code, secret_hash(code))
         record = consumed.record
         if record is None:
             return None
         if not consumed.first_use:
             # RFC 6749 4.1.2: a code used twice revokes what it issued.
-            self.server.end_grant(record.grant_id, reason="authorization code replayed")
+            server.call(server.end_grant, record.grant_id, "authorization code replayed")
             return None
         if record.client_id != client.client_id:
             return None
@@ -115,7 +119,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         until it expires so that a replay can be recognised."""
 
     def authenticate_user(self, authorization_code: IssuedCode) -> AuthorizedUser | None:
-        grant = self.server.live_grant(authorization_code.record.grant_id)
+        grant = self.server.call(self.server.live_grant, authorization_code.record.grant_id)
         return AuthorizedUser(grant) if grant else None
 
 
@@ -129,31 +133,32 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     server: AuthorizationServer
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
-        consumed = self.server.store.consume_refresh_token(secret_hash(refresh_token))
+        server = self.server
+        consumed = server.call(
+            server.refresh_tokens.consume_refresh_token, secret_hash(refresh_token)
+        )
         record = consumed.record
         if record is None:
             return None
         if not consumed.first_use:
-            self.server.end_grant(record.grant_id, reason="refresh token replayed")
+            server.call(server.end_grant, record.grant_id, "refresh token replayed")
             return None
-        grant = self.server.live_grant(record.grant_id)
+        grant = server.call(server.live_grant, record.grant_id)
         if grant is None:
             return None
-        settings = self.server.settings
-        if grant.refresh_count >= settings.max_refreshes:
-            self.server.end_grant(grant.grant_id, reason="refresh limit reached")
+        if grant.refresh_count >= server.settings.max_refreshes:
+            server.call(server.end_grant, grant.grant_id, "refresh limit reached")
             return None
         return IssuedRefreshToken(record)
 
     def authenticate_user(self, refresh_token: IssuedRefreshToken) -> AuthorizedUser | None:
-        grant = self.server.live_grant(refresh_token.record.grant_id)
+        grant = self.server.call(self.server.live_grant, refresh_token.record.grant_id)
         return AuthorizedUser(grant) if grant else None
 
     def revoke_old_credential(self, refresh_token: IssuedRefreshToken) -> None:
         """The old token was consumed when it was read; count the refresh on the grant."""
-        self.server.store.touch_grant(
-            refresh_token.record.grant_id, last_used_at=time.time(), refreshed=True
-        )
+        server = self.server
+        server.call(server.touch_refreshed, refresh_token.record.grant_id)
 
 
 def grant_is_idle(grant: Grant, idle_timeout: int, now: float) -> bool:

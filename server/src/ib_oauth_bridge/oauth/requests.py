@@ -1,49 +1,52 @@
-"""Authlib request objects built from a Starlette request whose body was already read.
+"""Authlib request objects built from parameters the HTTP layer has already read.
 
-Authlib's grant machinery is synchronous; the handler awaits the form first, then hands these
-plain objects to Authlib (the same shape as Authlib's own Flask integration).
+Authlib's grant machinery is synchronous; the handler awaits the body first, then hands these
+plain objects to Authlib (the same shape as Authlib's own Flask integration). Nothing here knows
+of Starlette: parameters arrive as (name, value) pairs, in order, repeats kept.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
-from starlette.datastructures import ImmutableMultiDict
+
+Params = Sequence[tuple[str, str]]
 
 
-class MultiDictPayload(OAuth2Payload):
-    def __init__(self, values: ImmutableMultiDict[str, str]) -> None:
-        self._values = values
+class PairsPayload(OAuth2Payload):
+    def __init__(self, pairs: Params) -> None:
+        self._pairs = tuple(pairs)
 
-    @property
+    @cached_property
     def data(self) -> dict[str, str]:
-        return dict(self._values)
+        # The last value wins, as in Starlette's multidicts; repeats that matter are refused
+        # before Authlib reads them (see `repeated_parameter`).
+        return dict(self._pairs)
 
     @cached_property
     def datalist(self) -> defaultdict[str, list[str]]:
         values: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in self._values.multi_items():
+        for key, value in self._pairs:
             values[key].append(value)
         return values
 
 
-class StarletteOAuth2Request(OAuth2Request):
+class BridgeOAuth2Request(OAuth2Request):
     def __init__(
         self,
         method: str,
         uri: str,
         headers: Mapping[str, str],
-        query: ImmutableMultiDict[str, str],
-        form: ImmutableMultiDict[str, str] | None = None,
+        query: Params = (),
+        form: Params = (),
     ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
-        self._query = query
-        self._form = form if form is not None else ImmutableMultiDict()
-        combined = ImmutableMultiDict([*query.multi_items(), *self._form.multi_items()])
-        self.payload = MultiDictPayload(combined)
+        self._query = tuple(query)
+        self._form = tuple(form)
+        self.payload = PairsPayload([*self._query, *self._form])
 
     @property
     def args(self) -> dict[str, str]:
@@ -52,3 +55,10 @@ class StarletteOAuth2Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return dict(self._form)
+
+    def repeated_parameter(self) -> str | None:
+        """RFC 6749 3.1/3.2: request parameters MUST NOT be included more than once."""
+        for name, values in self.payload.datalist.items():
+            if len(values) > 1:
+                return name
+        return None

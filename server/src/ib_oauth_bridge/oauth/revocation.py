@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
-from ..store.base import secret_hash
+from ..store.records import secret_hash
 from .clients import Client
 from .tokens import AccessTokenClaims, InvalidAccessToken
 
 if TYPE_CHECKING:
-    from .requests import StarletteOAuth2Request
+    from .requests import BridgeOAuth2Request
     from .server import AuthorizationServer
 
 
@@ -55,7 +55,8 @@ class RevocationEndpoint(_RevocationEndpoint):
         return None
 
     def _refresh_token(self, token_string: str) -> RevocableToken | None:
-        record = self.server.store.get_refresh_token(secret_hash(token_string))
+        server = self.server
+        record = server.call(server.refresh_tokens.get_refresh_token, secret_hash(token_string))
         return RevocableToken(record.grant_id, record.client_id) if record else None
 
     def _access_token(self, token_string: str) -> RevocableToken | None:
@@ -65,5 +66,5 @@ class RevocationEndpoint(_RevocationEndpoint):
             return None
         return RevocableToken(claims.grant_id, claims.client_id) if claims.grant_id else None
 
-    def revoke_token(self, token: RevocableToken, request: StarletteOAuth2Request) -> None:
-        self.server.end_grant(token.grant_id, reason="revoked by the client")
+    def revoke_token(self, token: RevocableToken, request: BridgeOAuth2Request) -> None:
+        self.server.call(self.server.end_grant, token.grant_id, "revoked by the client")

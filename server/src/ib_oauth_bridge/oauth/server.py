@@ -1,31 +1,40 @@
-"""Authlib's AuthorizationServer plugged into Starlette, the way Authlib's Flask integration
+"""Authlib's AuthorizationServer plugged into the bridge, the way Authlib's Flask integration
 plugs it into Flask: query_client, save_token, create_oauth2_request, handle_response.
 
-Everything here is synchronous and touches only the local store, so handlers may call it
-directly on the event loop (SQLite calls take microseconds) or via run_in_threadpool.
+Authlib's grant machinery is synchronous and the store is async. The async entry points here
+(`token_response`, `endpoint_response`, `consent`, `authorization_response`) run Authlib in a
+worker thread, and its hooks reach the store back on the event loop through `call`, so the loop
+never blocks and a networked store needs no second code path.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from typing import Any
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
+import anyio.from_thread
+import anyio.to_thread
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
+from authlib.oauth2.rfc6749.grants import AuthorizationEndpointMixin
 from authlib.oauth2.rfc9207 import IssuerParameter
-from starlette.responses import Response
 
+from ..clock import Clock
 from ..settings import Settings
-from ..store.base import Grant, RefreshToken, Store, secret_hash
-from .clients import SUPPORTED_SCOPES, Client, ClientRegistry
+from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore
+from ..store.records import Grant, RefreshToken, secret_hash
+from .clients import SUPPORTED_SCOPES, Client, ClientLookup
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
 from .keys import SigningKeys
-from .requests import StarletteOAuth2Request
+from .requests import BridgeOAuth2Request
 from .revocation import RevocationEndpoint
 from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser
 
 log = logging.getLogger("ib_oauth_bridge.oauth")
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 class _Issuer(IssuerParameter):
@@ -38,11 +47,16 @@ class _Issuer(IssuerParameter):
         return self._issuer
 
 
-class OAuthResponse(Response):
-    """A Starlette response with the `location` attribute Authlib's RFC 9207 extension edits."""
+@dataclass(slots=True)
+class OAuthResponse:
+    """What Authlib answers, before the HTTP layer turns it into a response."""
+
+    status_code: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
-    def location(self) -> str | None:
+    def location(self) -> str | None:  # Authlib's RFC 9207 extension edits this
         return self.headers.get("location")
 
     @location.setter
@@ -52,79 +66,139 @@ class OAuthResponse(Response):
 
 class AuthorizationServer(_AuthorizationServer):
     def __init__(
-        self, settings: Settings, store: Store, clients: ClientRegistry, keys: SigningKeys
+        self,
+        settings: Settings,
+        *,
+        grants: GrantStore,
+        codes: CodeStore,
+        refresh_tokens: RefreshTokenStore,
+        clients: ClientLookup,
+        keys: SigningKeys,
+        clock: Clock,
     ) -> None:
         super().__init__(scopes_supported=list(SUPPORTED_SCOPES))
         self.settings = settings
-        self.store = store
+        self.grants = grants
+        self.codes = codes
+        self.refresh_tokens = refresh_tokens
         self.clients = clients
+        self.clock = clock
         self.issuer_parameter = _Issuer(settings.issuer)
         self.register_token_generator(
             "default",
             AccessTokenGenerator(
-                settings.issuer, keys, settings.access_token_ttl, settings.proxy_resource
+                settings.issuer, keys, settings.access_token_ttl, settings.proxy_resource, clock
             ),
         )
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_extension(self.issuer_parameter)
         self.verifier = AccessTokenVerifier(
-            keys.verification_set, settings.issuer, settings.proxy_resource
+            keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
         self.register_endpoint(RevocationEndpoint(self.verifier.verify))
 
-    # Authlib's hooks -------------------------------------------------------------------------
+    # From Authlib's worker thread back to the store on the event loop ----------------------
+
+    def call(self, function: Callable[[Unpack[Args]], Coroutine[Any, Any, T]], *args: *Args) -> T:
+        return anyio.from_thread.run(function, *args)
+
+    # Async entry points for the HTTP layer --------------------------------------------------
+
+    async def token_response(self, request: BridgeOAuth2Request) -> OAuthResponse:
+        response: OAuthResponse = await anyio.to_thread.run_sync(
+            self.create_token_response, request
+        )
+        return response
+
+    async def endpoint_response(self, name: str, request: BridgeOAuth2Request) -> OAuthResponse:
+        response: OAuthResponse = await anyio.to_thread.run_sync(
+            self.create_endpoint_response, name, request
+        )
+        return response
+
+    async def consent(
+        self, request: BridgeOAuth2Request, user: AuthorizedUser | None = None
+    ) -> AuthorizationEndpointMixin:
+        """Validate an authorization request (client, redirect URI, PKCE, scope): the grant
+        that will answer it, or Authlib's OAuth2Error."""
+
+        def validate() -> AuthorizationEndpointMixin:
+            grant: AuthorizationEndpointMixin = self.get_consent_grant(request, end_user=user)
+            return grant
+
+        return await anyio.to_thread.run_sync(validate)
+
+    async def authorization_response(
+        self, request: BridgeOAuth2Request, user: AuthorizedUser
+    ) -> OAuthResponse:
+        """Issue the code for a validated request on behalf of `user` (the login is done)."""
+
+        def respond() -> OAuthResponse:
+            grant = self.get_consent_grant(request, end_user=user)
+            response: OAuthResponse = self.create_authorization_response(
+                request, grant_user=user, grant=grant
+            )
+            return response
+
+        return await anyio.to_thread.run_sync(respond)
+
+    # Authlib's hooks (called in the worker thread) -------------------------------------------
 
     def query_client(self, client_id: str) -> Client | None:
-        return self.clients.get(client_id)
+        return self.call(self.clients.get, client_id)
 
-    def save_token(self, token: dict[str, Any], request: StarletteOAuth2Request) -> None:
+    def save_token(self, token: dict[str, Any], request: BridgeOAuth2Request) -> None:
+        self.call(self._save_token, token, request.user, request.client)
+
+    async def _save_token(
+        self, token: dict[str, Any], user: AuthorizedUser, client: Client
+    ) -> None:
+        now = self.clock()
+        await self.grants.touch_grant(user.grant.grant_id, last_used_at=now, refreshed=False)
         refresh_token = token.get("refresh_token")
-        user: AuthorizedUser = request.user
-        now = time.time()
-        self.store.touch_grant(user.grant.grant_id, last_used_at=now, refreshed=False)
         if refresh_token:
             expires_at = min(
                 user.grant.session_expires_at, now + self.settings.refresh_idle_timeout
             )
-            self.store.put_refresh_token(
+            await self.refresh_tokens.put_refresh_token(
                 secret_hash(refresh_token),
                 RefreshToken(
                     grant_id=user.grant.grant_id,
-                    client_id=request.client.get_client_id(),
+                    client_id=client.get_client_id(),
                     scope=token.get("scope", ""),
                     expires_at=expires_at,
                 ),
             )
 
-    def create_oauth2_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
+    def create_oauth2_request(self, request: BridgeOAuth2Request) -> BridgeOAuth2Request:
         return request
 
     def handle_response(
         self, status_code: int, payload: object, headers: list[tuple[str, str]]
     ) -> OAuthResponse:
         body = json.dumps(payload) if isinstance(payload, dict) else str(payload or "")
-        response = OAuthResponse(body, status_code=status_code)
-        for name, value in headers:
-            response.headers[name] = value
-        return response
+        return OAuthResponse(status_code, body, {name.lower(): value for name, value in headers})
 
     def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
         """Authlib's signals (client authenticated, token revoked): nothing listens yet."""
 
     # The bridge's own grant lifecycle -------------------------------------------------------
 
-    def live_grant(self, grant_id: str) -> Grant | None:
+    async def live_grant(self, grant_id: str) -> Grant | None:
         """The grant, if it exists, is not revoked, its IB session has not ended, and it has
         not sat unused longer than the idle timeout (which then ends it)."""
-        grant = self.store.get_grant(grant_id)
+        grant = await self.grants.get_grant(grant_id)
         if grant is None:
             return None
-        if grant_is_idle(grant, self.settings.refresh_idle_timeout, time.time()):
-            self.end_grant(grant_id, reason="idle timeout")
+        if grant_is_idle(grant, self.settings.refresh_idle_timeout, self.clock()):
+            await self.end_grant(grant_id, reason="idle timeout")
             return None
         return grant
 
-    def end_grant(self, grant_id: str, *, reason: str) -> None:
-        self.store.revoke_grant(grant_id)
+    async def end_grant(self, grant_id: str, reason: str) -> None:
+        await self.grants.revoke_grant(grant_id)
         log.info("grant revoked", extra={"grant_id": grant_id, "reason": reason})
+
+    async def touch_refreshed(self, grant_id: str) -> None:
+        await self.grants.touch_grant(grant_id, last_used_at=self.clock(), refreshed=True)

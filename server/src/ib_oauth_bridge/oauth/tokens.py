@@ -20,7 +20,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import GuestProtocol, KeySet
 
-from ..store.base import Grant
+from ..clock import Clock, system_clock
+from ..store.records import Grant
 from .clients import Client
 from .keys import ALGORITHM, SigningKeys
 
@@ -38,14 +39,16 @@ class AuthorizedUser:
         return self.grant.user.get("sub") or self.grant.grant_id
 
 
-def token_lifetime(grant: Grant, ttl: int, now: float | None = None) -> int:
+def token_lifetime(grant: Grant, ttl: int, now: float) -> int:
     """Seconds an access token for this grant may live: the TTL, capped at the IB session end."""
-    remaining = int(grant.session_expires_at - (time.time() if now is None else now))
+    remaining = int(grant.session_expires_at - now)
     return max(1, min(ttl, remaining))
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    def __init__(self, issuer: str, keys: SigningKeys, ttl: int, default_audience: str) -> None:
+    def __init__(
+        self, issuer: str, keys: SigningKeys, ttl: int, default_audience: str, clock: Clock
+    ) -> None:
         super().__init__(
             issuer,
             alg=ALGORITHM,
@@ -54,6 +57,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         self._keys = keys
         self._ttl = ttl
         self._default_audience = default_audience
+        self._clock = clock
 
     def get_jwks(self) -> KeySet:
         return self._keys.signing_set
@@ -73,7 +77,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             client,
             user=user,
             scope=scope,
-            expires_in=token_lifetime(user.grant, self._ttl),
+            expires_in=token_lifetime(user.grant, self._ttl, self._clock()),
             include_refresh_token=include_refresh_token,
         )
         return token
@@ -90,9 +94,12 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def get_extra_claims(
         self, client: Client, grant_type: str, user: AuthorizedUser, scope: str
     ) -> dict[str, Any]:
-        # Overrides the generator's own `exp`, which knows nothing of the IB session's end.
+        # Overrides the generator's own `iat` and `exp`: the generator reads the wall clock and
+        # knows nothing of the IB session's end.
+        now = int(self._clock())
         return {
-            "exp": int(time.time()) + token_lifetime(user.grant, self._ttl),
+            "iat": now,
+            "exp": now + token_lifetime(user.grant, self._ttl, now),
             "grant_id": user.grant.grant_id,
         }
 
@@ -159,7 +166,13 @@ class AccessTokenVerifier:
     """
 
     def __init__(
-        self, keys: KeySet | RemoteJWKS, issuer: str, audience: str, leeway: int = 5
+        self,
+        keys: KeySet | RemoteJWKS,
+        issuer: str,
+        audience: str,
+        leeway: int = 5,
+        *,
+        clock: Clock = system_clock,
     ) -> None:
         self._keys = keys
         # Fetching remote keys is network I/O: async callers run such a verifier in a thread.
@@ -167,9 +180,11 @@ class AccessTokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._clock = clock
         self._verified: dict[str, AccessTokenClaims] = {}
         self._cache_lock = threading.Lock()
         self._claims = jwt.JWTClaimsRegistry(
+            now=lambda: int(clock()),
             leeway=leeway,
             iss={"essential": True, "value": issuer},
             exp={"essential": True},
@@ -183,7 +198,7 @@ class AccessTokenVerifier:
         skips the signature check on every call of a busy client."""
         cached = self._verified.get(token)
         if cached is not None:
-            if cached.expires_at + self._leeway > time.time():
+            if cached.expires_at + self._leeway > self._clock():
                 return cached
             self._verified.pop(token, None)
         claims = self._verify(token)

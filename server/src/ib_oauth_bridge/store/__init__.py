@@ -1,29 +1,52 @@
-"""Persistence for the bridge: the `Store` contract, its backends, and sid encryption."""
+"""Persistence for the bridge: the `Store` contract, its backends, and sid encryption.
 
-from .base import (
+`open_store(url)` opens the backend a URL names; callers type themselves on the narrowest
+protocol they use (`CodeStore`, `GrantStore`, ...) and are handed the one `Store`.
+"""
+
+from .crypto import SidCipher, SidDecryptionError
+from .protocols import (
+    ClientStore,
+    CodeStore,
+    GrantStore,
+    RefreshTokenStore,
+    ReplayCache,
+    Store,
+    TransactionStore,
+)
+from .records import (
     AuthorizationCode,
     Consumed,
     Grant,
     LoginStatus,
     LoginTransaction,
     RefreshToken,
-    Store,
+    RegisteredClient,
     secret_hash,
 )
-from .crypto import SidCipher, SidDecryptionError
 from .sqlite import SQLiteStore, StoreClosedError
+from .url import StoreURLError, open_store
 
 __all__ = [
     "AuthorizationCode",
+    "ClientStore",
+    "CodeStore",
     "Consumed",
     "Grant",
+    "GrantStore",
     "LoginStatus",
     "LoginTransaction",
     "RefreshToken",
+    "RefreshTokenStore",
+    "RegisteredClient",
+    "ReplayCache",
     "SQLiteStore",
     "SidCipher",
     "SidDecryptionError",
     "Store",
     "StoreClosedError",
+    "StoreURLError",
+    "TransactionStore",
+    "open_store",
     "secret_hash",
 ]

@@ -14,6 +14,7 @@ copied to another grant's row, or a header edited to point at another key, fails
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["SidCipher", "SidDecryptionError"]
+__all__ = ["SidCipher", "SidDecryptionError", "seal_text", "unseal_text"]
 
 _VERSION = 1
 _KEY_BYTES = 32
@@ -111,3 +112,13 @@ class SidCipher:
     def __repr__(self) -> str:
         ids = ",".join(k.hex() for k in self._keys)
         return f"SidCipher(current={self.key_id}, keys=[{ids}])"
+
+
+def seal_text(cipher: SidCipher, secret: str, *, context: str) -> str:
+    """A short secret sealed like the sid, as base64url text for a text column, bound to
+    `context` (the transaction or grant it belongs to)."""
+    return base64.urlsafe_b64encode(cipher.encrypt(secret, grant_id=context)).decode("ascii")
+
+
+def unseal_text(cipher: SidCipher, sealed: str, *, context: str) -> str:
+    return cipher.decrypt(base64.urlsafe_b64decode(sealed), grant_id=context)

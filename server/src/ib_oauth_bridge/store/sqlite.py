@@ -12,6 +12,14 @@ Connection model: one connection per (process, thread), kept in a `threading.loc
     processes can never both read "unused" and both mark a code used, and a writer never has
     to upgrade a read snapshot (the SQLITE_BUSY_SNAPSHOT trap of deferred transactions).
 
+The methods are `async` to fit the `Store` contract, but each does its short local SQLite
+calls inline, without a thread hop: they take microseconds, and a thread per call would cost
+more than it saves. Nothing awaits inside a write transaction, so coroutines sharing a thread
+(and its connection) can never interleave inside one.
+
+Every "now" (expiry in reads, the purge cutoff) comes from the injected `clock`, so tests and
+callers agree on time without sleeping.
+
 sqlite-utils builds the schema and writes the plain put-records; the single-use transitions,
 revocation and hot-path reads are hand-written SQL because their atomicity and cost matter.
 
@@ -30,31 +38,52 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import cast
 
 import sqlite_utils
 
-from .base import (
+from .records import (
     AuthorizationCode,
     Consumed,
     Grant,
     LoginStatus,
     LoginTransaction,
     RefreshToken,
+    RegisteredClient,
 )
+from .schema import SCHEMA_VERSION, ensure_schema
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreClosedError"]
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
 
-_TABLES = ("transactions", "grants", "codes", "refresh_tokens")
+_TABLES = ("transactions", "grants", "codes", "refresh_tokens", "clients", "replay_cache")
 _SINGLE_USE = ("codes", "refresh_tokens")
 
+# Every column of a transaction row but its key, in one order for put and finish alike.
+_TXN_COLUMNS = (
+    "client_id",
+    "redirect_uri",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "scope",
+    "resource",
+    "expires_at",
+    "status",
+    "platform_url",
+    "ib_login_token",
+    "started_at",
+    "last_polled_at",
+    "error",
+    "redirect_to",
+    "nonce",
+)
 
-# SQL below is assembled only from the constant table names above, never from input (S608).
+
+# SQL below is assembled only from the constant names above, never from input (S608).
 def _live(table: str) -> str:
     # A code or token is live while unexpired and while its grant has not been revoked (see
     # the module docstring for why revocation is checked here as well as by deletion).
@@ -66,7 +95,39 @@ def _live(table: str) -> str:
 
 _SELECT_LIVE = {t: f"SELECT * FROM {t} WHERE {_live(t)}" for t in _SINGLE_USE}  # noqa: S608
 _MARK_USED = {t: f"UPDATE {t} SET used = 1 WHERE used = 0 AND {_live(t)}" for t in _SINGLE_USE}  # noqa: S608
+# NULL <= x is not true, so clients without expiry (used at least once) are never purged.
 _PURGE = {t: f"DELETE FROM {t} WHERE expires_at <= ?" for t in _TABLES}  # noqa: S608
+
+_SELECT_TXN = "SELECT * FROM transactions WHERE key_hash = ? AND expires_at > ?"
+# The claim is the WHERE clause: of N workers running this at once, SQLite's write lock lets
+# one match and move last_polled_at; the others then fail the interval test.
+_CLAIM_POLL = (
+    "UPDATE transactions SET last_polled_at = ?"
+    " WHERE key_hash = ? AND status = ? AND expires_at > ? AND ? - last_polled_at >= ?"
+)
+_FINISH_TXN = (
+    "UPDATE transactions SET "  # noqa: S608
+    + ", ".join(f"{c} = ?" for c in _TXN_COLUMNS)
+    + " WHERE key_hash = ? AND status = ? AND expires_at > ?"
+)
+
+_CLIENT_LIVE = "client_id = ? AND (expires_at IS NULL OR expires_at > ?)"
+_SELECT_CLIENT = f"SELECT * FROM clients WHERE {_CLIENT_LIVE}"  # noqa: S608
+_LIST_CLIENTS = (
+    "SELECT * FROM clients WHERE expires_at IS NULL OR expires_at > ?"
+    " ORDER BY client_id_issued_at, client_id"
+)
+# Only a live registration can be kept: one that already expired unused stays expired.
+_MARK_CLIENT_USED = f"UPDATE clients SET expires_at = NULL WHERE {_CLIENT_LIVE}"  # noqa: S608
+_DELETE_CLIENT = f"DELETE FROM clients WHERE {_CLIENT_LIVE}"  # noqa: S608
+
+# Insert, or take over a row whose time has passed; a live row makes the upsert's WHERE
+# false, so nothing changes and the statement reports 0 rows. One statement: atomic.
+_REMEMBER = (
+    "INSERT INTO replay_cache (key_hash, expires_at) VALUES (?, ?)"
+    " ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at"
+    " WHERE replay_cache.expires_at <= ?"
+)
 
 
 class StoreClosedError(RuntimeError):
@@ -81,8 +142,11 @@ class _Local(threading.local):
 class SQLiteStore:
     """`Store` on a SQLite file in WAL mode. Safe for many threads and processes on one host."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = Path(path)
+        self._clock = clock
         self._local = _Local()
         self._lock = threading.Lock()
         # Every connection this store opened, with the pid that opened it, so close() can
@@ -90,7 +154,9 @@ class SQLiteStore:
         self._opened: list[tuple[int, sqlite_utils.Database]] = []
         self._closed = False
         self._create_file()
-        self._ensure_schema(self._db())
+        db = self._db()
+        with self._write_txn():
+            ensure_schema(db, self.path)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -125,7 +191,8 @@ class SQLiteStore:
     def _enable_wal(conn: sqlite3.Connection) -> None:
         # journal_mode is persistent in the file, so usually this is a no-op read. Switching
         # needs an exclusive lock, and several workers starting at once can collide on it even
-        # with a busy timeout, hence the retry.
+        # with a busy timeout, hence the retry. (monotonic, not the store's clock: this is a
+        # real wait, not a record's expiry.)
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
@@ -167,7 +234,7 @@ class SQLiteStore:
             raise
         conn.execute("COMMIT")
 
-    def close(self) -> None:
+    async def close(self) -> None:
         pid = os.getpid()
         with self._lock:
             self._closed = True
@@ -178,183 +245,55 @@ class SQLiteStore:
                     db.close()
         self._local.db = None
 
-    def __enter__(self) -> SQLiteStore:
+    async def __aenter__(self) -> SQLiteStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
-    # -- schema ----------------------------------------------------------------------------
-
-    def _ensure_schema(self, db: sqlite_utils.Database) -> None:
-        # BEGIN IMMEDIATE serialises workers that start together: the first creates the
-        # schema, the others wait, then see the version and do nothing.
-        with self._write_txn():
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
-                return
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema version {version}; this build knows only "
-                    f"{SCHEMA_VERSION}. Run the newer bridge or use a fresh file."
-                )
-            self._create_schema(db)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    @staticmethod
-    def _create_schema(db: sqlite_utils.Database) -> None:
-        def table(
-            name: str, pk: str, columns: dict[str, type], nullable: Collection[str] = ()
-        ) -> None:
-            db.table(name).create(
-                columns,
-                pk=pk,
-                not_null={c for c in columns if c not in nullable},
-                strict=True,
-                if_not_exists=True,
-            )
-            db.table(name).create_index(["expires_at"], if_not_exists=True)
-
-        table(
-            "transactions",
-            "key_hash",
-            {
-                "key_hash": str,
-                "client_id": str,
-                "redirect_uri": str,
-                "state": str,
-                "code_challenge": str,
-                "code_challenge_method": str,
-                "scope": str,
-                "resource": str,
-                "expires_at": float,
-                "status": str,
-                "platform_url": str,
-                "ib_login_token": str,
-                "started_at": float,
-                "last_polled_at": float,
-                "error": str,
-                "redirect_to": str,
-            },
-            {"state", "resource", "platform_url", "ib_login_token", "error", "redirect_to"},
-        )
-        table(
-            "grants",
-            "grant_id",
-            {
-                "grant_id": str,
-                "client_id": str,
-                "scope": str,
-                "resource": str,
-                "sid_ciphertext": bytes,
-                "platform_url": str,
-                "api_v3_url": str,
-                "ib_client_id": str,
-                "user": str,  # JSON object
-                # The grant's `session_expires_at`, named like every other table's expiry so
-                # one purge statement and one index shape serve all four tables.
-                "expires_at": float,
-                "created_at": float,
-                "last_used_at": float,
-                "refresh_count": int,
-                "revoked": int,
-            },
-            {"resource"},
-        )
-        table(
-            "codes",
-            "key_hash",
-            {
-                "key_hash": str,
-                "grant_id": str,
-                "client_id": str,
-                "redirect_uri": str,
-                "code_challenge": str,
-                "code_challenge_method": str,
-                "scope": str,
-                "resource": str,
-                "expires_at": float,
-                "used": int,
-            },
-            {"resource"},
-        )
-        table(
-            "refresh_tokens",
-            "key_hash",
-            {
-                "key_hash": str,
-                "grant_id": str,
-                "client_id": str,
-                "scope": str,
-                "expires_at": float,
-                "used": int,
-            },
-        )
-        # revoke_grant deletes a grant's codes and tokens by grant id.
-        db.table("codes").create_index(["grant_id"], if_not_exists=True)
-        db.table("refresh_tokens").create_index(["grant_id"], if_not_exists=True)
-
     # -- login transactions ----------------------------------------------------------------
 
-    def put_transaction(self, key: str, transaction: LoginTransaction) -> None:
-        t = transaction
-        self._db().table("transactions").insert(
-            {
-                "key_hash": key,
-                "client_id": t.client_id,
-                "redirect_uri": t.redirect_uri,
-                "state": t.state,
-                "code_challenge": t.code_challenge,
-                "code_challenge_method": t.code_challenge_method,
-                "scope": t.scope,
-                "resource": t.resource,
-                "expires_at": t.expires_at,
-                "status": LoginStatus(t.status).value,
-                "platform_url": t.platform_url,
-                "ib_login_token": t.ib_login_token,
-                "started_at": t.started_at,
-                "last_polled_at": t.last_polled_at,
-                "error": t.error,
-                "redirect_to": t.redirect_to,
-            },
-            replace=True,
-        )
+    async def put_transaction(self, key: str, transaction: LoginTransaction) -> None:
+        row = dict(zip(_TXN_COLUMNS, _transaction_values(transaction), strict=True))
+        self._db().table("transactions").insert({"key_hash": key, **row}, replace=True)
 
-    def get_transaction(self, key: str) -> LoginTransaction | None:
-        row = _one(
-            self._conn(),
-            "SELECT * FROM transactions WHERE key_hash = ? AND expires_at > ?",
-            (key, time.time()),
-        )
-        if row is None:
-            return None
-        return LoginTransaction(
-            client_id=row["client_id"],
-            redirect_uri=row["redirect_uri"],
-            state=row["state"],
-            code_challenge=row["code_challenge"],
-            code_challenge_method=row["code_challenge_method"],
-            scope=row["scope"],
-            resource=row["resource"],
-            expires_at=row["expires_at"],
-            status=LoginStatus(row["status"]),
-            platform_url=row["platform_url"],
-            ib_login_token=row["ib_login_token"],
-            started_at=row["started_at"],
-            last_polled_at=row["last_polled_at"],
-            error=row["error"],
-            redirect_to=row["redirect_to"],
-        )
+    async def get_transaction(self, key: str) -> LoginTransaction | None:
+        row = _one(self._conn(), _SELECT_TXN, (key, self._clock()))
+        return None if row is None else _transaction_from_row(row)
 
-    def delete_transaction(self, key: str) -> None:
+    async def delete_transaction(self, key: str) -> None:
         self._conn().execute("DELETE FROM transactions WHERE key_hash = ?", (key,))
+
+    async def claim_poll(
+        self, key: str, *, now: float, min_interval: float
+    ) -> LoginTransaction | None:
+        # `now` (the caller's) times the polls; the store's clock decides expiry, as for
+        # every other read.
+        params = (now, key, LoginStatus.PENDING.value, self._clock(), now, min_interval)
+        with self._write_txn() as conn:
+            # The write lock is held from the claim to the read-back, so the row returned is
+            # the one this claim produced, not a later worker's.
+            if conn.execute(_CLAIM_POLL, params).rowcount != 1:
+                return None
+            row = _one(conn, "SELECT * FROM transactions WHERE key_hash = ?", (key,))
+        return None if row is None else _transaction_from_row(row)
+
+    async def finish_transaction(self, key: str, transaction: LoginTransaction) -> bool:
+        # One statement, no read-back: the caller already holds the record it wrote.
+        params = (
+            *_transaction_values(transaction),
+            key,
+            LoginStatus.PENDING.value,
+            self._clock(),
+        )
+        return bool(self._conn().execute(_FINISH_TXN, params).rowcount == 1)
 
     # -- grants ----------------------------------------------------------------------------
 
-    def put_grant(self, grant: Grant) -> None:
+    async def put_grant(self, grant: Grant) -> None:
         g = grant
         # Hand-written rather than sqlite-utils' upsert: revocation must be sticky, so a
         # read-modify-write racing with revoke_grant cannot bring the grant back.
@@ -398,11 +337,11 @@ class SQLiteStore:
             ),
         )
 
-    def get_grant(self, grant_id: str) -> Grant | None:
+    async def get_grant(self, grant_id: str) -> Grant | None:
         row = _one(
             self._conn(),
             "SELECT * FROM grants WHERE grant_id = ? AND revoked = 0 AND expires_at > ?",
-            (grant_id, time.time()),
+            (grant_id, self._clock()),
         )
         if row is None:
             return None
@@ -423,7 +362,7 @@ class SQLiteStore:
             revoked=bool(row["revoked"]),
         )
 
-    def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
+    async def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
         # max(): workers touch concurrently and their clocks/requests interleave; the
         # recorded last use must never move backwards.
         self._conn().execute(
@@ -432,7 +371,7 @@ class SQLiteStore:
             (last_used_at, 1 if refreshed else 0, grant_id),
         )
 
-    def revoke_grant(self, grant_id: str) -> None:
+    async def revoke_grant(self, grant_id: str) -> None:
         with self._write_txn() as conn:
             conn.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
             conn.execute("DELETE FROM codes WHERE grant_id = ?", (grant_id,))
@@ -440,7 +379,7 @@ class SQLiteStore:
 
     # -- authorization codes ---------------------------------------------------------------
 
-    def put_code(self, key: str, code: AuthorizationCode) -> None:
+    async def put_code(self, key: str, code: AuthorizationCode) -> None:
         c = code
         self._db().table("codes").insert(
             {
@@ -454,11 +393,12 @@ class SQLiteStore:
                 "resource": c.resource,
                 "expires_at": c.expires_at,
                 "used": int(c.used),
+                "nonce": c.nonce,
             },
             replace=True,
         )
 
-    def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
+    async def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
         row, first_use = self._consume("codes", key)
         if row is None:
             return Consumed(None)
@@ -466,7 +406,7 @@ class SQLiteStore:
 
     # -- refresh tokens --------------------------------------------------------------------
 
-    def put_refresh_token(self, key: str, token: RefreshToken) -> None:
+    async def put_refresh_token(self, key: str, token: RefreshToken) -> None:
         self._db().table("refresh_tokens").insert(
             {
                 "key_hash": key,
@@ -479,20 +419,20 @@ class SQLiteStore:
             replace=True,
         )
 
-    def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
+    async def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
         row, first_use = self._consume("refresh_tokens", key)
         if row is None:
             return Consumed(None)
         return Consumed(_token_from_row(row), first_use=first_use)
 
-    def get_refresh_token(self, key: str) -> RefreshToken | None:
-        row = _one(self._conn(), _SELECT_LIVE["refresh_tokens"], (key, time.time()))
+    async def get_refresh_token(self, key: str) -> RefreshToken | None:
+        row = _one(self._conn(), _SELECT_LIVE["refresh_tokens"], (key, self._clock()))
         return None if row is None else _token_from_row(row)
 
     # -- single use ------------------------------------------------------------------------
 
     def _consume(self, table: str, key: str) -> tuple[sqlite3.Row | None, bool]:
-        now = time.time()
+        now = self._clock()
         with self._write_txn() as conn:
             # The check-and-set is one statement under the write lock: of N concurrent
             # consumers in any number of processes, exactly one sees rowcount 1.
@@ -500,17 +440,67 @@ class SQLiteStore:
             row = _one(conn, _SELECT_LIVE[table], (key, now))
         return row, first_use
 
+    # -- registered clients ----------------------------------------------------------------
+
+    async def put_client(self, client: RegisteredClient) -> None:
+        c = client
+        self._db().table("clients").insert(
+            {
+                "client_id": c.client_id,
+                "client_secret_hash": c.client_secret_hash,
+                "token_endpoint_auth_method": c.token_endpoint_auth_method,
+                "redirect_uris": _json(list(c.redirect_uris)),
+                "grant_types": _json(list(c.grant_types)),
+                "response_types": _json(list(c.response_types)),
+                "scope": c.scope,
+                "client_name": c.client_name,
+                "client_uri": c.client_uri,
+                "logo_uri": c.logo_uri,
+                "client_id_issued_at": c.client_id_issued_at,
+                "expires_at": c.expires_at,
+                "metadata": _json(c.metadata),
+            },
+            replace=True,
+        )
+
+    async def get_client(self, client_id: str) -> RegisteredClient | None:
+        row = _one(self._conn(), _SELECT_CLIENT, (client_id, self._clock()))
+        return None if row is None else _client_from_row(row)
+
+    async def mark_client_used(self, client_id: str) -> None:
+        self._conn().execute(_MARK_CLIENT_USED, (client_id, self._clock()))
+
+    async def delete_client(self, client_id: str) -> bool:
+        # Only a live registration counts as deleted; an expired one was already gone to
+        # every reader (and purge removes its row).
+        return bool(self._conn().execute(_DELETE_CLIENT, (client_id, self._clock())).rowcount)
+
+    async def list_clients(self) -> list[RegisteredClient]:
+        cur = self._conn().cursor()
+        cur.row_factory = sqlite3.Row
+        try:
+            rows = cur.execute(_LIST_CLIENTS, (self._clock(),)).fetchall()
+        finally:
+            cur.close()
+        return [_client_from_row(row) for row in rows]
+
+    # -- replay cache ----------------------------------------------------------------------
+
+    async def remember(self, key: str, expires_at: float) -> bool:
+        cur = self._conn().execute(_REMEMBER, (key, expires_at, self._clock()))
+        return bool(cur.rowcount == 1)
+
     # -- housekeeping ----------------------------------------------------------------------
 
-    def purge_expired(self, now: float | None = None) -> int:
-        cutoff = time.time() if now is None else now
+    async def purge_expired(self) -> int:
+        cutoff = self._clock()
         removed = 0
         with self._write_txn() as conn:
             for table in _TABLES:
                 removed += conn.execute(_PURGE[table], (cutoff,)).rowcount
         return removed
 
-    def ping(self) -> bool:
+    async def ping(self) -> bool:
         try:
             return bool(self._conn().execute("SELECT 1").fetchone()[0] == 1)
         except (sqlite3.Error, StoreClosedError):
@@ -522,9 +512,58 @@ def _one(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> sqlite
     # expects plain tuples from it.
     cur = conn.cursor()
     cur.row_factory = sqlite3.Row
-    row: sqlite3.Row | None = cur.execute(sql, params).fetchone()
-    cur.close()
+    try:
+        row: sqlite3.Row | None = cur.execute(sql, params).fetchone()
+    finally:
+        cur.close()
     return row
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _transaction_values(t: LoginTransaction) -> tuple[object, ...]:
+    """The row of a transaction, in `_TXN_COLUMNS` order."""
+    return (
+        t.client_id,
+        t.redirect_uri,
+        t.state,
+        t.code_challenge,
+        t.code_challenge_method,
+        t.scope,
+        t.resource,
+        t.expires_at,
+        LoginStatus(t.status).value,
+        t.platform_url,
+        t.ib_login_token,
+        t.started_at,
+        t.last_polled_at,
+        t.error,
+        t.redirect_to,
+        t.nonce,
+    )
+
+
+def _transaction_from_row(row: sqlite3.Row) -> LoginTransaction:
+    return LoginTransaction(
+        client_id=row["client_id"],
+        redirect_uri=row["redirect_uri"],
+        state=row["state"],
+        code_challenge=row["code_challenge"],
+        code_challenge_method=row["code_challenge_method"],
+        scope=row["scope"],
+        resource=row["resource"],
+        expires_at=row["expires_at"],
+        status=LoginStatus(row["status"]),
+        platform_url=row["platform_url"],
+        ib_login_token=row["ib_login_token"],
+        started_at=row["started_at"],
+        last_polled_at=row["last_polled_at"],
+        error=row["error"],
+        redirect_to=row["redirect_to"],
+        nonce=row["nonce"],
+    )
 
 
 def _code_from_row(row: sqlite3.Row) -> AuthorizationCode:
@@ -538,6 +577,7 @@ def _code_from_row(row: sqlite3.Row) -> AuthorizationCode:
         resource=row["resource"],
         expires_at=row["expires_at"],
         used=bool(row["used"]),
+        nonce=row["nonce"],
     )
 
 
@@ -548,4 +588,25 @@ def _token_from_row(row: sqlite3.Row) -> RefreshToken:
         scope=row["scope"],
         expires_at=row["expires_at"],
         used=bool(row["used"]),
+    )
+
+
+def _client_from_row(row: sqlite3.Row) -> RegisteredClient:
+    def strings(column: str) -> tuple[str, ...]:
+        return tuple(cast(list[str], json.loads(row[column])))
+
+    return RegisteredClient(
+        client_id=row["client_id"],
+        client_secret_hash=row["client_secret_hash"],
+        token_endpoint_auth_method=row["token_endpoint_auth_method"],
+        redirect_uris=strings("redirect_uris"),
+        grant_types=strings("grant_types"),
+        response_types=strings("response_types"),
+        scope=row["scope"],
+        client_name=row["client_name"],
+        client_uri=row["client_uri"],
+        logo_uri=row["logo_uri"],
+        client_id_issued_at=row["client_id_issued_at"],
+        expires_at=row["expires_at"],
+        metadata=cast(dict[str, object], json.loads(row["metadata"])),
     )

@@ -1,13 +1,10 @@
-"""The `Store` contract: what the bridge keeps between requests, and nothing else.
+"""The records the bridge keeps between requests, and nothing else.
 
-Every secret the bridge hands out (authorization codes, refresh tokens, login transaction ids)
-is stored only as a hash; callers hash before they call (see `secret_hash`). The IB session id
-is stored only as AEAD ciphertext made by `store.crypto.SidCipher`; the store never sees the
-key. Every record carries an absolute expiry (`expires_at`, Unix seconds) and is invisible to
-readers once it has passed, whether or not `purge_expired` has run yet.
-
-Backends: `store.sqlite.SQLiteStore` (embedded, default) and, for many hosts, Redis. One
-contract test suite (tests/store) runs against each.
+Every secret the bridge hands out (authorization codes, refresh tokens, login transaction ids,
+client secrets) is stored only as a hash; callers hash before they call (see `secret_hash`). The
+IB session id is stored only as AEAD ciphertext made by `store.crypto.SidCipher`; the store
+never sees the key. Every record carries an absolute expiry (`expires_at`, Unix seconds) and is
+invisible to readers once it has passed, whether or not `purge_expired` has run yet.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -62,6 +59,7 @@ class LoginTransaction:
     # Set once the login is done: where the browser goes next, with the code in it, sealed
     # like the login token. A second poll gets the same redirect instead of a second code.
     redirect_to: str | None = None
+    nonce: str | None = None  # OpenID Connect: echoed in the ID token
 
 
 @dataclass(slots=True)
@@ -98,6 +96,7 @@ class AuthorizationCode:
     resource: str | None
     expires_at: float
     used: bool = False
+    nonce: str | None = None  # OpenID Connect: echoed in the ID token
 
 
 @dataclass(slots=True)
@@ -121,52 +120,27 @@ class Consumed(Generic[T]):
     first_use: bool = field(default=False)
 
 
-class Store(Protocol):
-    """Everything the bridge persists. All methods are synchronous and fast (local I/O only),
-    so they are called from Authlib's synchronous grant hooks as well as from handlers."""
+@dataclass(slots=True)
+class RegisteredClient:
+    """A client registered through RFC 7591 dynamic client registration.
 
-    # Login transactions, keyed by secret_hash(transaction id).
-    def put_transaction(self, key: str, transaction: LoginTransaction) -> None: ...
-    def get_transaction(self, key: str) -> LoginTransaction | None: ...
-    def delete_transaction(self, key: str) -> None: ...
+    Configured and well-known clients live in settings; only these live in the store. The
+    secret of a confidential client is kept as `secret_hash(secret)`; a public client has none.
+    Until a registration has completed a sign-in it expires at `expires_at`; the first completed
+    sign-in clears the expiry (None: kept until deleted).
+    """
 
-    # Grants, keyed by their random id (not a secret: it sits inside signed access tokens).
-    def put_grant(self, grant: Grant) -> None: ...
-    def get_grant(self, grant_id: str) -> Grant | None:
-        """The live grant, or None when unknown, revoked or past its session end."""
-        ...
-
-    def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
-        """Record use of the grant (and one more refresh when `refreshed`)."""
-        ...
-
-    def revoke_grant(self, grant_id: str) -> None:
-        """End the grant: get_grant returns None from now on, and so do its codes and tokens."""
-        ...
-
-    # Authorization codes, keyed by secret_hash(code). Single use.
-    def put_code(self, key: str, code: AuthorizationCode) -> None: ...
-    def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
-        """Atomically mark the code used and return it, telling whether this was its first use."""
-        ...
-
-    # Refresh tokens, keyed by secret_hash(token). Single use: every refresh rotates.
-    def put_refresh_token(self, key: str, token: RefreshToken) -> None: ...
-    def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
-        """Atomically mark the token used and return it, telling whether this was its first use."""
-        ...
-
-    def get_refresh_token(self, key: str) -> RefreshToken | None:
-        """Read without consuming (for revocation and introspection)."""
-        ...
-
-    # Housekeeping.
-    def purge_expired(self, now: float | None = None) -> int:
-        """Delete every record whose expiry has passed; returns how many went."""
-        ...
-
-    def ping(self) -> bool:
-        """True when the backend answers (for /readyz)."""
-        ...
-
-    def close(self) -> None: ...
+    client_id: str
+    client_secret_hash: str | None
+    token_endpoint_auth_method: str  # "none", "client_secret_basic" or "client_secret_post"
+    redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    scope: str
+    client_name: str | None
+    client_uri: str | None
+    logo_uri: str | None
+    client_id_issued_at: int
+    expires_at: float | None
+    # The rest of the registered metadata (RFC 7591 2) as sent, for the registration answer.
+    metadata: dict[str, object] = field(default_factory=dict)

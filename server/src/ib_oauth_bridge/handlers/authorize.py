@@ -1,0 +1,249 @@
+"""The authorization endpoint (RFC 6749 4.1.1) and the login page's own endpoints, over HTTP.
+
+The protocol lives in `oauth.login_flow`; this module reads requests, binds the transaction to
+the browser (signed cookie, CSRF token, Origin check) and renders the page or JSON.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ..bridge import Bridge, bridge_of
+from ..errors import BridgeError
+from ..ib.platform import PlatformURLError
+from ..oauth.clients import Client
+from ..oauth.login_flow import INVALID_LINK
+from ..store.records import LoginStatus, LoginTransaction
+from ..web.templates import csp_source_for_redirect, render_page
+from .errors import render_error, wants_json
+from .forms import read_form
+
+MAX_QUERY_BYTES = 8 * 1024
+PARAMETER_LIMITS = {"state": 1024, "code_challenge": 128}  # others: 2048, as the contract says
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+# /authorize -----------------------------------------------------------------------------------
+
+
+async def authorize(request: Request) -> Response:
+    bridge = bridge_of(request)
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+        raise BridgeError(
+            400, "invalid_request", "The sign-in link is too long.", title="Request too large"
+        )
+    for name, value in request.query_params.multi_items():
+        if len(value) > PARAMETER_LIMITS.get(name, 2048):
+            raise BridgeError(
+                400, "invalid_request", f"The parameter {name!r} is too long.", title=INVALID_LINK
+            )
+    started = await bridge.login.start(request.query_params.multi_items())
+    response = login_page(
+        request,
+        bridge,
+        started.transaction_id,
+        started.client,
+        started.transaction,
+        platform_url=started.platform_url,
+    )
+    bridge.login_cookie.set(response, started.transaction_id)
+    return response
+
+
+# The page ------------------------------------------------------------------------------------
+
+
+def login_page(
+    request: Request,
+    bridge: Bridge,
+    transaction_id: str,
+    client: Client,
+    transaction: LoginTransaction,
+    *,
+    platform_url: str = "",
+    message: str | None = None,
+    message_kind: str = "info",
+    login_url: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = bridge.settings
+    dev_hint = None
+    if settings.dev_mode and settings.dev_ib_urls:
+        dev_hint = f"Dev mode: use {settings.dev_ib_urls[0]} and sign in as demo / demo."
+        platform_url = platform_url or settings.dev_ib_urls[0]
+    redirect_uri = transaction.redirect_uri
+    return render_page(
+        request,
+        "login.html",
+        {
+            "client_name": client.display_name,
+            "redirect_host": urlsplit(redirect_uri).netloc,
+            "platform_url": platform_url[:2048],
+            "platform_pattern": " or ".join(
+                ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
+                + list(settings.platform_hosts)
+            ),
+            "csrf_token": bridge.login_cookie.csrf_token(transaction_id),
+            "urls": {
+                "platform": "/authorize/platform",
+                "status": "/authorize/status",
+                "continue": "/authorize/continue",
+                "cancel": "/authorize/cancel",
+            },
+            "message": message,
+            "message_kind": message_kind,
+            "login_url": login_url,
+            "dev_hint": dev_hint,
+        },
+        status_code=status_code,
+        form_action=csp_source_for_redirect(redirect_uri),
+    )
+
+
+# The page's endpoints ------------------------------------------------------------------------
+
+
+async def _transaction(
+    request: Request, bridge: Bridge, *, form_csrf: str | None, check_form: bool
+) -> tuple[str, LoginTransaction]:
+    """The browser's login transaction: bound by the signed cookie and, for form posts, by
+    the CSRF token and the Origin."""
+    transaction_id = bridge.login_cookie.read(request)
+    if transaction_id is None:
+        raise BridgeError(
+            403,
+            "access_denied",
+            "This browser has no sign-in in progress. Return to the app and "
+            "start again (cookies must be enabled).",
+        )
+    if check_form:
+        if not _same_origin(request, bridge.settings.issuer):
+            raise BridgeError(403, "access_denied", "The request came from another site.")
+        if not bridge.login_cookie.check_csrf(transaction_id, form_csrf):
+            raise BridgeError(
+                403, "access_denied", "The page is out of date. Reload it and try again."
+            )
+    return transaction_id, await bridge.login.transaction(transaction_id)
+
+
+async def _form_transaction(
+    request: Request, bridge: Bridge
+) -> tuple[dict[str, str], str, LoginTransaction]:
+    form = await read_form(request, bridge.settings.max_form_bytes)
+    transaction_id, transaction = await _transaction(
+        request, bridge, form_csrf=form.get("csrf_token"), check_form=True
+    )
+    return dict(form), transaction_id, transaction
+
+
+def _same_origin(request: Request, issuer: str) -> bool:
+    if request.headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
+        return False
+    origin = request.headers.get("origin")
+    if origin == "null":
+        # An opaque origin: trust it only when the browser itself vouches for the same origin.
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    if origin is None:
+        # Browsers send Origin on every POST; a missing one comes from a non-browser client,
+        # which cannot hold the HttpOnly cookie of a victim anyway.
+        return True
+    issuer_parts = urlsplit(issuer)
+    return origin == f"{issuer_parts.scheme}://{issuer_parts.netloc}"
+
+
+async def login_submit_platform(request: Request) -> Response:
+    bridge = bridge_of(request)
+    form, transaction_id, transaction = await _form_transaction(request, bridge)
+    client = await bridge.login.client_of(transaction)
+    raw_url = form.get("platform_url", "")
+    try:
+        pending = await bridge.login.submit_platform(transaction_id, transaction, raw_url)
+    except PlatformURLError as exc:
+        if wants_json(request):
+            raise BridgeError(400, "invalid_platform", str(exc)) from None
+        return login_page(
+            request,
+            bridge,
+            transaction_id,
+            client,
+            transaction,
+            platform_url=raw_url,
+            message=str(exc),
+            message_kind="error",
+            status_code=400,
+        )
+    login_url = bridge.login.login_url_of(transaction_id, pending)
+    if wants_json(request):
+        return JSONResponse(
+            {
+                "status": "pending",
+                "login_url": login_url,
+                "poll_after_ms": int(bridge.settings.ib_poll_interval * 1000),
+            },
+            headers=NO_STORE,
+        )
+    return login_page(
+        request,
+        bridge,
+        transaction_id,
+        client,
+        pending,
+        platform_url=pending.platform_url or "",
+        login_url=login_url,
+        message="Open the IntelligenceBank sign-in page, sign in, then continue.",
+    )
+
+
+async def login_status(request: Request) -> Response:
+    bridge = bridge_of(request)
+    transaction_id, transaction = await _transaction(
+        request, bridge, form_csrf=None, check_form=False
+    )
+    transaction = await bridge.login.poll(transaction_id, transaction)
+    body: dict[str, object] = {
+        "status": transaction.status.value,
+        "message": bridge.login.message_of(transaction),
+    }
+    redirect_to = bridge.login.redirect_of(transaction_id, transaction)
+    if redirect_to is not None:
+        body["redirect_to"] = redirect_to
+    elif transaction.status is LoginStatus.PENDING:
+        body["poll_after_ms"] = int(bridge.settings.ib_poll_interval * 1000)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def login_continue(request: Request) -> Response:
+    """The no-JS fallback: check the login once, then go back to the app or say why not."""
+    bridge = bridge_of(request)
+    _, transaction_id, transaction = await _form_transaction(request, bridge)
+    transaction = await bridge.login.poll(transaction_id, transaction)
+    redirect_to = bridge.login.redirect_of(transaction_id, transaction)
+    if redirect_to is not None:
+        response: Response = RedirectResponse(redirect_to, status_code=303)
+        bridge.login_cookie.clear(response)
+        return response
+    client = await bridge.login.client_of(transaction)
+    return login_page(
+        request,
+        bridge,
+        transaction_id,
+        client,
+        transaction,
+        platform_url=transaction.platform_url or "",
+        login_url=bridge.login.login_url_of(transaction_id, transaction),
+        message=bridge.login.message_of(transaction),
+        message_kind="error"
+        if transaction.status in {LoginStatus.FAILED, LoginStatus.EXPIRED}
+        else "info",
+    )
+
+
+async def login_cancel(request: Request) -> Response:
+    bridge = bridge_of(request)
+    _, transaction_id, transaction = await _form_transaction(request, bridge)
+    response = render_error(request, await bridge.login.cancel(transaction_id, transaction))
+    bridge.login_cookie.clear(response)
+    return response

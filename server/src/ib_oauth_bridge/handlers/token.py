@@ -1,0 +1,60 @@
+"""The token endpoint (RFC 6749 3.2), revocation (RFC 7009) and userinfo, over HTTP: read and
+check the form, hand it to Authlib (`oauth.server`), answer with no-store."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..auth import TokenUser
+from ..bridge import bridge_of
+from ..errors import BridgeError
+from ..oauth.requests import BridgeOAuth2Request
+from ..oauth.server import OAuthResponse
+from .errors import NO_STORE
+from .forms import read_form
+
+
+async def _form_request(request: Request) -> BridgeOAuth2Request:
+    """The form of a token or revocation request as Authlib's request, or BridgeError."""
+    bridge = bridge_of(request)
+    form = await read_form(request, bridge.settings.max_form_bytes)
+    oauth_request = BridgeOAuth2Request(
+        "POST", str(request.url), request.headers, form=form.multi_items()
+    )
+    repeated = oauth_request.repeated_parameter()
+    if repeated:
+        # RFC 6749 3.2: request parameters MUST NOT be included more than once.
+        raise BridgeError(400, "invalid_request", f"The parameter {repeated!r} is repeated.")
+    return oauth_request
+
+
+def _response(answer: OAuthResponse) -> Response:
+    # Authlib's header names arrive lower-cased; so must ours, or both copies would be sent.
+    no_store = {name.lower(): value for name, value in NO_STORE.items()}
+    return Response(
+        answer.body, status_code=answer.status_code, headers={**answer.headers, **no_store}
+    )
+
+
+async def token(request: Request) -> Response:
+    bridge = bridge_of(request)
+    oauth_request = await _form_request(request)
+    resource = oauth_request.form.get("resource")
+    if resource is not None and not bridge.login.resource_allowed(resource):
+        raise BridgeError(400, "invalid_target", "The requested resource is not served here.")
+    return _response(await bridge.oauth.token_response(oauth_request))
+
+
+async def revoke(request: Request) -> Response:
+    """RFC 7009: always 200 for a well-formed request, whether or not the token was live."""
+    oauth_request = await _form_request(request)
+    return _response(await bridge_of(request).oauth.endpoint_response("revocation", oauth_request))
+
+
+async def userinfo(request: Request) -> Response:
+    user: TokenUser = request.user
+    assert user.session is not None, "the bridge's own middleware attaches the session"
+    claims = dict(user.session.grant.user)
+    claims["sub"] = user.claims.subject
+    return JSONResponse(claims, headers=NO_STORE)

@@ -1,0 +1,369 @@
+"""The login flow behind /authorize: from a validated authorization request, through IB's
+browser login, to the authorization code. A state machine over the store, free of HTTP.
+
+    start            validate the request (Authlib), open a login transaction
+    submit_platform  check the platform URL, ask IB for a login token: PENDING
+    poll             ask IB (at most once per interval, across all workers) and, once IB
+                     reports the login, store the grant and issue the code: DONE
+    cancel           drop the transaction, send the browser back with access_denied
+
+"Completes exactly once" holds across worker processes through the store: `claim_poll` lets
+one worker ask IB per interval, and `finish_transaction` lets one worker move the transaction
+out of PENDING; a worker that loses the race revokes the grant it made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from dataclasses import dataclass
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+from ..clock import Clock
+from ..errors import BridgeError
+from ..ib.browser_login import BrowserLoginClient, IBError, IBLogin, login_page_url
+from ..ib.platform import HostPolicy, PlatformURLError
+from ..settings import Settings
+from ..store.crypto import SidCipher, seal_text, unseal_text
+from ..store.protocols import GrantStore, TransactionStore
+from ..store.records import Grant, LoginStatus, LoginTransaction, secret_hash
+from .clients import Client, ClientLookup, is_loopback_url
+from .requests import BridgeOAuth2Request, Params
+from .server import AuthorizationServer
+from .tokens import AuthorizedUser
+
+log = logging.getLogger("ib_oauth_bridge.login")
+
+INVALID_LINK = "This sign-in link is not valid"
+MESSAGES = {
+    LoginStatus.NEW: "Enter your IntelligenceBank address to continue.",
+    LoginStatus.PENDING: "Waiting for you to sign in to IntelligenceBank in the other window…",
+    LoginStatus.DONE: "Signed in. Returning you to the app…",
+    LoginStatus.EXPIRED: "The sign-in took too long and has expired. Start again.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StartedLogin:
+    transaction_id: str  # the browser's secret: goes into the signed cookie, hashed in the store
+    transaction: LoginTransaction
+    client: Client
+    platform_url: str  # the prefill the app asked for, if any
+
+
+class LoginFlow:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transactions: TransactionStore,
+        grants: GrantStore,
+        clients: ClientLookup,
+        oauth: AuthorizationServer,
+        ib_login: BrowserLoginClient,
+        host_policy: HostPolicy,
+        cipher: SidCipher,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.transactions = transactions
+        self.grants = grants
+        self.clients = clients
+        self.oauth = oauth
+        self.ib_login = ib_login
+        self.host_policy = host_policy
+        self.cipher = cipher
+        self.clock = clock
+
+    # start ------------------------------------------------------------------------------------
+
+    async def start(self, query: Params) -> StartedLogin:
+        """Validate an authorization request and open its login transaction. A request whose
+        client or redirect URI is wrong raises a BridgeError for a page; anything else wrong
+        raises one that redirects back to the client (RFC 6749 4.1.2.1)."""
+        request = BridgeOAuth2Request("GET", f"{self.settings.issuer}/authorize", {}, query)
+        try:
+            consent = await self.oauth.consent(request)
+            self._check_resource(request)
+        except ValueError:
+            # Authlib refuses to echo characters RFC 6749 forbids in error text (quotes,
+            # backslashes, controls, non-ASCII); such a request is malformed, not redirectable.
+            raise BridgeError(
+                400,
+                "invalid_request",
+                "The sign-in link contains characters that are not allowed.",
+                title=INVALID_LINK,
+            ) from None
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                raise self.error_redirect(
+                    error.redirect_uri,
+                    error.error,
+                    error.get_error_description(),
+                    request.payload.state,
+                    status_code=302,
+                ) from None
+            raise BridgeError(
+                400,
+                error.error or "invalid_request",
+                _client_error_message(error),
+                title=INVALID_LINK,
+            ) from None
+        client: Client = request.client
+        data = request.payload.data
+        transaction_id = secrets.token_urlsafe(32)
+        transaction = LoginTransaction(
+            client_id=client.client_id,
+            redirect_uri=consent.redirect_uri,
+            state=data.get("state"),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            scope=request.scope,
+            resource=data.get("resource"),
+            expires_at=self.clock() + self.settings.login_ttl,
+            nonce=data.get("nonce"),
+        )
+        await self.transactions.put_transaction(secret_hash(transaction_id), transaction)
+        return StartedLogin(transaction_id, transaction, client, data.get("platform_url", ""))
+
+    def _check_resource(self, request: BridgeOAuth2Request) -> None:
+        """RFC 8707: a token may only be asked for a resource this bridge knows."""
+        resources = request.payload.datalist.get("resource", [])
+        if not resources:
+            return
+        if len(resources) > 1:
+            description = "Ask for one resource per authorization request."
+        elif not self.resource_allowed(resources[0]):
+            description = "The requested resource is not served by this authorization server."
+        else:
+            return
+        raise self.error_redirect(
+            request.payload.redirect_uri,
+            "invalid_target",
+            description,
+            request.payload.state,
+            status_code=302,
+        )
+
+    def resource_allowed(self, resource: str) -> bool:
+        settings = self.settings
+        if resource in {settings.proxy_resource, *settings.allowed_resources}:
+            return True
+        return settings.dev_mode and is_loopback_url(resource)
+
+    def error_redirect(
+        self,
+        redirect_uri: str,
+        error: str,
+        description: str | None,
+        state: str | None,
+        *,
+        status_code: int,
+    ) -> BridgeError:
+        """The error as a redirect back to the client, with `state` and RFC 9207 `iss`."""
+        params = [("error", error)]
+        if description:
+            params.append(("error_description", description))
+        if state:
+            params.append(("state", state))
+        params.append(("iss", self.settings.issuer))
+        return BridgeError(
+            status_code,
+            error,
+            description or error,
+            redirect_to=add_params_to_uri(redirect_uri, params),
+        )
+
+    # the transaction ---------------------------------------------------------------------
+
+    async def transaction(self, transaction_id: str) -> LoginTransaction:
+        transaction = await self.transactions.get_transaction(secret_hash(transaction_id))
+        if transaction is None:
+            raise BridgeError(
+                410, "login_expired", "This sign-in has expired. Return to the app and start again."
+            )
+        return transaction
+
+    async def client_of(self, transaction: LoginTransaction) -> Client:
+        client = await self.clients.get(transaction.client_id)
+        if client is None:  # a registration deleted while its user was signing in
+            raise BridgeError(
+                410, "login_expired", "The app behind this sign-in is no longer registered."
+            )
+        return client
+
+    def message_of(self, transaction: LoginTransaction) -> str:
+        return transaction.error or MESSAGES.get(transaction.status, "")
+
+    def redirect_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
+        """Where the browser goes once the login is done (the client's redirect URI with the
+        code), or None before that."""
+        if transaction.status is not LoginStatus.DONE or not transaction.redirect_to:
+            return None
+        return unseal_text(self.cipher, transaction.redirect_to, context=transaction_id)
+
+    def login_url_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
+        """IB's sign-in page for a pending login, or None."""
+        if transaction.status is not LoginStatus.PENDING or not transaction.platform_url:
+            return None
+        login_token = unseal_text(
+            self.cipher, transaction.ib_login_token or "", context=transaction_id
+        )
+        return login_page_url(transaction.platform_url, login_token)
+
+    # submit_platform -----------------------------------------------------------------------
+
+    async def submit_platform(
+        self, transaction_id: str, transaction: LoginTransaction, raw_url: str
+    ) -> LoginTransaction:
+        """Start IB's browser login on the platform the user typed: the transaction, now
+        PENDING (`login_url_of` gives IB's sign-in page). A platform URL the bridge refuses
+        raises PlatformURLError (its message is for people)."""
+        platform_url = self.host_policy.normalize(raw_url)
+        await self.host_policy.check_resolves_publicly(platform_url)
+        try:
+            login_token = await self.ib_login.start(platform_url)
+        except IBError as exc:
+            if exc.timeout:
+                raise BridgeError(504, "gateway_timeout", str(exc)) from None
+            raise BridgeError(502, "bad_gateway", str(exc)) from None
+        pending = dataclasses.replace(
+            transaction,
+            platform_url=platform_url,
+            ib_login_token=seal_text(self.cipher, login_token, context=transaction_id),
+            status=LoginStatus.PENDING,
+            started_at=self.clock(),
+            last_polled_at=0.0,
+            error=None,
+        )
+        await self.transactions.put_transaction(secret_hash(transaction_id), pending)
+        return pending
+
+    # poll ------------------------------------------------------------------------------------
+
+    async def poll(self, transaction_id: str, transaction: LoginTransaction) -> LoginTransaction:
+        """Ask IB about a pending login, at most once per poll interval across all workers, and
+        complete it when IB reports it done. Returns the transaction as it now stands."""
+        if transaction.status is not LoginStatus.PENDING:
+            return transaction
+        key = secret_hash(transaction_id)
+        now = self.clock()
+        if now - transaction.started_at > self.settings.ib_login_token_ttl:
+            return await self._finish(key, transaction, status=LoginStatus.EXPIRED)
+        claimed = await self.transactions.claim_poll(
+            key, now=now, min_interval=self.settings.ib_poll_interval
+        )
+        if claimed is None:  # another request asked IB a moment ago, or the login moved on
+            return await self._current(key, transaction)
+        assert claimed.platform_url, "a pending transaction has a platform"
+        login_token = unseal_text(self.cipher, claimed.ib_login_token or "", context=transaction_id)
+        try:
+            login = await self.ib_login.poll(claimed.platform_url, login_token)
+        except IBError as exc:
+            return await self._finish(key, claimed, error=f"{exc} Still trying…")
+        if login is None:
+            return await self._finish(key, claimed, error=None) if claimed.error else claimed
+        try:
+            grant_id, location = await self._complete(claimed, login)
+        except (PlatformURLError, OAuth2Error) as exc:
+            log.warning("login could not be completed", extra={"reason": type(exc).__name__})
+            return await self._finish(
+                key,
+                claimed,
+                status=LoginStatus.FAILED,
+                error=f"The sign-in could not be completed: {exc}",
+            )
+        sealed = seal_text(self.cipher, location, context=transaction_id)
+        done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
+        if await self.transactions.finish_transaction(key, done):
+            log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
+            return done
+        # Another worker completed this login first: the grant made here must not live on.
+        await self.oauth.end_grant(grant_id, "login completed by another worker")
+        return await self._current(key, transaction)
+
+    async def _finish(
+        self,
+        key: str,
+        transaction: LoginTransaction,
+        *,
+        status: LoginStatus = LoginStatus.PENDING,
+        error: str | None = None,
+    ) -> LoginTransaction:
+        changed = dataclasses.replace(transaction, status=status, error=error)
+        if await self.transactions.finish_transaction(key, changed):
+            return changed
+        return await self._current(key, transaction)
+
+    async def _current(self, key: str, fallback: LoginTransaction) -> LoginTransaction:
+        return await self.transactions.get_transaction(key) or fallback
+
+    async def _complete(self, transaction: LoginTransaction, login: IBLogin) -> tuple[str, str]:
+        """Store the IB session as a grant and issue the code by replaying the stored
+        authorization request through Authlib. Returns the grant id and where the browser
+        goes next."""
+        assert transaction.platform_url
+        api_v3_url = self.host_policy.check_api_url(login.api_v3_url)
+        now = self.clock()
+        grant_id = secrets.token_urlsafe(18)
+        grant = Grant(
+            grant_id=grant_id,
+            client_id=transaction.client_id,
+            scope=transaction.scope,
+            resource=transaction.resource,
+            sid_ciphertext=self.cipher.encrypt(login.sid, grant_id=grant_id),
+            platform_url=transaction.platform_url,
+            api_v3_url=api_v3_url,
+            ib_client_id=login.ib_client_id,
+            user={
+                **login.claims(),
+                "ib_platform_url": transaction.platform_url,
+                "ib_api_url": api_v3_url,
+            },
+            session_expires_at=login.session_expires_at,
+            created_at=now,
+            last_used_at=now,
+        )
+        await self.grants.put_grant(grant)
+        query = [
+            ("response_type", "code"),
+            ("client_id", transaction.client_id),
+            ("redirect_uri", transaction.redirect_uri),
+            ("scope", transaction.scope),
+            ("code_challenge", transaction.code_challenge),
+            ("code_challenge_method", transaction.code_challenge_method),
+            *([("state", transaction.state)] if transaction.state else []),
+            *([("resource", transaction.resource)] if transaction.resource else []),
+            *([("nonce", transaction.nonce)] if transaction.nonce else []),
+        ]
+        request = BridgeOAuth2Request("GET", f"{self.settings.issuer}/authorize", {}, query)
+        response = await self.oauth.authorization_response(request, AuthorizedUser(grant))
+        location = response.location
+        if response.status_code != 302 or not location or "code=" not in location:
+            await self.oauth.end_grant(grant_id, "the authorization request could not be replayed")
+            raise OAuth2Error(description="the authorization request could not be replayed")
+        return grant_id, location
+
+    # cancel ----------------------------------------------------------------------------------
+
+    async def cancel(self, transaction_id: str, transaction: LoginTransaction) -> BridgeError:
+        """Drop the transaction; the answer is the redirect back to the client."""
+        await self.transactions.delete_transaction(secret_hash(transaction_id))
+        return self.error_redirect(
+            transaction.redirect_uri,
+            "access_denied",
+            "The user cancelled the sign-in.",
+            transaction.state,
+            status_code=303,
+        )
+
+
+def _client_error_message(error: OAuth2Error) -> str:
+    description = error.get_error_description() or error.error
+    return (
+        f"{description} The app that sent you here is not set up correctly, so you have not "
+        "been sent back to it. Return to the app and try again, or contact its developer."
+    )

@@ -1,0 +1,150 @@
+"""The store contract: one small protocol per kind of record, in the style of fosite's
+per-handler storage interfaces, so that each consumer is typed on the slice it uses.
+
+Every method is `async`, so that a networked backend (Redis) fits without touching a caller;
+the SQLite backend does its short local calls inline. Keys are `secret_hash(...)` of the
+secret a client holds (transaction id, code, refresh token), never the secret itself. Reads
+return only live records: unexpired, and for codes and refresh tokens, of a grant not revoked.
+Single-use transitions are atomic in the backend, never read-then-write.
+
+`Store` is all of them at once, plus housekeeping; `store.open_store(url)` picks a backend.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .records import (
+    AuthorizationCode,
+    Consumed,
+    Grant,
+    LoginTransaction,
+    RefreshToken,
+    RegisteredClient,
+)
+
+
+class TransactionStore(Protocol):
+    """Login transactions (one visit to /authorize), keyed by secret_hash(transaction id)."""
+
+    async def put_transaction(self, key: str, transaction: LoginTransaction) -> None: ...
+
+    async def get_transaction(self, key: str) -> LoginTransaction | None: ...
+
+    async def delete_transaction(self, key: str) -> None: ...
+
+    async def claim_poll(
+        self, key: str, *, now: float, min_interval: float
+    ) -> LoginTransaction | None:
+        """Atomically take the right to ask IB about a pending login once: when the transaction
+        is PENDING and its last poll was at least `min_interval` ago, set `last_polled_at` to
+        `now` and return it; otherwise None. Of many workers polling at once, one wins.
+        `now` times the polls only: whether the transaction has expired is decided by the
+        store's clock, as for every read."""
+        ...
+
+    async def finish_transaction(self, key: str, transaction: LoginTransaction) -> bool:
+        """Atomically replace the stored transaction with `transaction` if the stored one is
+        still PENDING; False when it is not (another worker completed it first, or it is gone
+        or expired). This is what makes a login complete exactly once across processes, so
+        `transaction` is expected to be no longer PENDING itself."""
+        ...
+
+
+class GrantStore(Protocol):
+    """Grants (a user's sign-in for one client), keyed by their random id."""
+
+    async def put_grant(self, grant: Grant) -> None: ...
+
+    async def get_grant(self, grant_id: str) -> Grant | None:
+        """The live grant, or None when unknown, revoked or past its session end."""
+        ...
+
+    async def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
+        """Record use of the grant (and one more refresh when `refreshed`); never moves
+        `last_used_at` backwards."""
+        ...
+
+    async def revoke_grant(self, grant_id: str) -> None:
+        """End the grant: get_grant returns None from now on, and so do its codes and tokens;
+        a later put_grant cannot bring it back."""
+        ...
+
+
+class CodeStore(Protocol):
+    """Authorization codes, keyed by secret_hash(code). Single use."""
+
+    async def put_code(self, key: str, code: AuthorizationCode) -> None: ...
+
+    async def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
+        """Atomically mark the code used and return it, telling whether this was its first use."""
+        ...
+
+
+class RefreshTokenStore(Protocol):
+    """Refresh tokens, keyed by secret_hash(token). Single use: every refresh rotates."""
+
+    async def put_refresh_token(self, key: str, token: RefreshToken) -> None: ...
+
+    async def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
+        """Atomically mark the token used and return it, telling whether this was its first use."""
+        ...
+
+    async def get_refresh_token(self, key: str) -> RefreshToken | None:
+        """Read without consuming (for revocation and introspection)."""
+        ...
+
+
+class ClientStore(Protocol):
+    """Clients registered by RFC 7591 (configured and well-known clients live in settings)."""
+
+    async def put_client(self, client: RegisteredClient) -> None: ...
+
+    async def get_client(self, client_id: str) -> RegisteredClient | None:
+        """The registration, or None when unknown or expired unused."""
+        ...
+
+    async def mark_client_used(self, client_id: str) -> None:
+        """The client completed a sign-in: its registration no longer expires."""
+        ...
+
+    async def delete_client(self, client_id: str) -> bool:
+        """Delete the registration; False when there was no live one (unknown, or already
+        expired unused, which every reader already treats as gone)."""
+        ...
+
+    async def list_clients(self) -> list[RegisteredClient]:
+        """Every live registration (expired unused ones left out), oldest first."""
+        ...
+
+
+class ReplayCache(Protocol):
+    """One-time values seen before (DPoP proof ids, client assertion ids), until they expire."""
+
+    async def remember(self, key: str, expires_at: float) -> bool:
+        """Atomically record `key` until `expires_at`; True the first time, False while it is
+        still recorded. Once its expiry has passed the key counts as new again (purged or
+        not), and is recorded afresh with the new expiry."""
+        ...
+
+
+class Store(
+    TransactionStore,
+    GrantStore,
+    CodeStore,
+    RefreshTokenStore,
+    ClientStore,
+    ReplayCache,
+    Protocol,
+):
+    """Everything the bridge persists, plus housekeeping."""
+
+    async def purge_expired(self) -> int:
+        """Delete every record whose expiry has passed (by the store's clock); how many went."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the backend answers (for /readyz)."""
+        ...
+
+    async def close(self) -> None: ...
