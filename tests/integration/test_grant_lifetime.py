@@ -1,8 +1,9 @@
-"""Long-forgotten grants end: a refresh limit, an idle timeout, and never past the IB session."""
+"""Long-forgotten grants end: a refresh limit, and never past the IB session, over real sockets.
+The idle timeout and every other lifetime are tested in-process with a moved clock
+(tests/inprocess/test_lifetimes.py)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -34,12 +35,6 @@ def test_refresh_limit_ends_the_grant(strict_bridge: Bridge, emulator: Emulator)
     userinfo = httpx.get(f"{strict_bridge.url}/userinfo",
                          headers={"Authorization": f"Bearer {token['access_token']}"})
     assert userinfo.status_code == 401
-
-
-def test_idle_grant_ends(strict_bridge: Bridge, emulator: Emulator) -> None:
-    token = exchange(strict_bridge.url, authorize(strict_bridge.url, emulator.platform_url)).json()
-    time.sleep(2.5)
-    assert refresh(strict_bridge.url, token["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 def test_tokens_never_outlive_the_ib_session(strict_bridge: Bridge, emulator: Emulator) -> None:

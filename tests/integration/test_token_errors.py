@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from flow import authorize, exchange, refresh
-from servers import Bridge, Emulator, bridge_env, free_port
+from servers import Bridge, Emulator
 
 
 def userinfo_status(bridge: Bridge, access_token: str) -> int:
@@ -124,24 +122,6 @@ def test_malformed_token_requests(bridge: Bridge, content: bytes, content_type: 
                           headers={"Content-Type": content_type})
     assert response.status_code == status, response.text
     assert response.json()["error"] == error
-
-
-@pytest.fixture(scope="module")
-def short_code_bridge(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
-                      ) -> Iterator[Bridge]:
-    port, data_dir = free_port(), tmp_path_factory.mktemp("short-codes")
-    server = Bridge(port, data_dir, bridge_env(port, emulator, data_dir, IB_BRIDGE_CODE_TTL="1"))
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_expired_code_is_invalid_grant(short_code_bridge: Bridge, emulator: Emulator) -> None:
-    authorized = authorize(short_code_bridge.url, emulator.platform_url)
-    time.sleep(1.5)
-    response = exchange(short_code_bridge.url, authorized)
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_grant"
 
 
 def test_resource_indicator_sets_the_audience(bridge: Bridge, emulator: Emulator) -> None:
