@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,6 @@ import anyio
 import anyio.to_thread
 import httpx
 import httpx2
-import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -32,57 +28,12 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
-from flow import authorize, exchange, form_value, sign_in_at_ib, wait_for_redirect
-from servers import Bridge, Emulator, free_port, wait_until_up
+from flow import authorize, browser_sign_in, exchange
+from servers import Bridge, Emulator, McpServer
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER = ROOT / "examples" / "mcp_server" / "server.py"
 CLIENT_ID = "mcp-public-client"
 REDIRECT_URI = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the redirect
 RESULT_ENV = "MCP_EXAMPLE_RESULT"  # a file to save the tool results in (default: pytest's tmp)
-
-
-@dataclass
-class McpServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def metadata_url(self) -> str:
-        origin = self.url.rsplit("/mcp", 1)[0]
-        return f"{origin}/.well-known/oauth-protected-resource/mcp"
-
-    def logs(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-@pytest.fixture(scope="module")
-def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpServer]:
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("mcp_server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(SERVER),
-                "--port",
-                str(port),
-                "--bridge-url",
-                bridge.url,
-                "--log-level",
-                "warning",
-            ],
-            stdout=log,
-            stderr=log,
-        )
-    server = McpServer(f"http://127.0.0.1:{port}/mcp", process, log_path)
-    try:
-        wait_until_up(server.metadata_url, process)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # -- the HTTP level -----------------------------------------------------------------------------
@@ -226,21 +177,8 @@ class ScriptedUser:
         )
 
     def _sign_in(self, authorization_url: str) -> str:
-        bridge_url = self.bridge.url
         with httpx.Client(timeout=10) as browser:
-            page = browser.get(authorization_url)
-            assert page.status_code == 200, page.text
-            started = browser.post(
-                f"{bridge_url}/authorize/platform",
-                data={
-                    "platform_url": self.emulator.platform_url,
-                    "csrf_token": form_value(page.text, "csrf_token"),
-                },
-                headers={"Accept": "application/json", "Origin": bridge_url},
-            )
-            assert started.status_code == 200, started.text
-            sign_in_at_ib(started.json()["login_url"])
-            return wait_for_redirect(browser, bridge_url)
+            return browser_sign_in(browser, authorization_url, self.emulator.platform_url)
 
 
 async def connect_and_call(
