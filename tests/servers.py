@@ -118,6 +118,24 @@ class Bridge:
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def log_records(self) -> list[dict[str, object]]:
+        """Its JSON log lines (IB_BRIDGE_LOG_FORMAT=json) as objects; other lines are skipped."""
+        records = []
+        for line in self.logs().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def signed_in_clients(self) -> list[str]:
+        """The client ids of the sign-ins the bridge completed, in order (its "login completed"
+        log lines)."""
+        return [str(record.get("client_id")) for record in self.log_records()
+                if record.get("message") == "login completed"]
+
 
 def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IB_BRIDGE_")}
