@@ -7,6 +7,7 @@ On a machine without nox, `python3 noxfile.py ...` first installs nox into .nox/
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,13 +43,30 @@ TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
 SDK = str(ROOT / "sdk")
 SDK_GENERATOR_DEPS = ["-r", str(ROOT / "sdk" / "requirements-generate.txt")]
 SDK_HAND_WRITTEN = ["sdk/generate.py", "sdk/src/ib_oauth_bridge_client/helpers"]
+# tests/interop's MCP host on the official TypeScript SDK: its packages, pinned by its lockfile.
+INTEROP_NODE = ROOT / "tests" / "interop" / "node"
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite: unit, store, emulator and integration tests over real sockets."""
     session.install("-e", SERVER, "-e", SDK, *TEST_DEPS)
+    _install_node_packages(session)
     session.run("pytest", *(session.posargs or ["tests"]))
+
+
+def _install_node_packages(session: nox.Session) -> None:
+    """`npm ci` in tests/interop/node when Node.js is here and its packages are missing or older
+    than the lockfile. Without Node, tests/interop skips (and fails in CI, which installs it)."""
+    installed = INTEROP_NODE / "node_modules" / ".package-lock.json"
+    lockfile = INTEROP_NODE / "package-lock.json"
+    if not shutil.which("npm"):
+        session.warn("no npm: tests/interop (the MCP TypeScript SDK) will be skipped")
+        return
+    if installed.exists() and installed.stat().st_mtime >= lockfile.stat().st_mtime:
+        return
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", str(INTEROP_NODE),
+                external=True)
 
 
 @nox.session

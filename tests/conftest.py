@@ -1,4 +1,5 @@
-"""Shared fixtures: one IB emulator and one bridge per test session, as real processes."""
+"""Shared fixtures: one IB emulator and one bridge per test session, as real processes, and
+examples/mcp_server in front of that bridge for the modules that drive MCP clients."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from servers import Bridge, Emulator, bridge_env, free_port, start_emulator
+from servers import (
+    Bridge,
+    Emulator,
+    McpServer,
+    bridge_env,
+    free_port,
+    running_mcp_server,
+    start_emulator,
+)
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +33,13 @@ def bridge(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpServer]:
+    """examples/mcp_server protected by the session's bridge, one per test module."""
+    with running_mcp_server(bridge.url, tmp_path_factory.mktemp("mcp_server")) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -84,6 +84,25 @@ def wait_for_redirect(browser: httpx.Client, bridge_url: str, timeout: float = 1
     raise AssertionError("the login never completed")
 
 
+def browser_sign_in(browser: httpx.Client, authorization_url: str, platform_url: str) -> str:
+    """What the user does with an authorization URL that a client hands over: open the bridge's
+    login page in `browser` (an httpx client, whose cookie jar is the browser's), give the
+    platform URL, sign in as demo/demo on IB's page, and wait for the login page to finish.
+    Returns the URL the page then redirects to (the client's redirect URI with code, state and
+    iss), not yet followed."""
+    parts = urlsplit(authorization_url)
+    bridge_url = f"{parts.scheme}://{parts.netloc}"
+    page = browser.get(authorization_url)
+    assert page.status_code == 200, page.text
+    started = browser.post(f"{bridge_url}/authorize/platform",
+                           data={"platform_url": platform_url,
+                                 "csrf_token": form_value(page.text, "csrf_token")},
+                           headers={"Accept": "application/json", "Origin": bridge_url})
+    assert started.status_code == 200, started.text
+    sign_in_at_ib(started.json()["login_url"])
+    return wait_for_redirect(browser, bridge_url)
+
+
 def authorize(bridge_url: str, platform_url: str, *, client_id: str = "mcp-public-client",
               redirect_uri: str = LOOPBACK_REDIRECT, username: str = "demo",
               password: str = "demo", **extra: str) -> Authorized:

@@ -1,5 +1,6 @@
 """Real servers for the tests: the IB emulator and the bridge as separate processes on loopback
-ports, started through the `ib-oauth-bridge` console script exactly as an operator would."""
+ports, started through the `ib-oauth-bridge` console script exactly as an operator would, and
+examples/mcp_server (an MCP server protected by the bridge) run as the program it is."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +23,8 @@ import httpx
 
 from ib_oauth_bridge.oauth.keys import generate_signing_key
 
+ROOT = Path(__file__).resolve().parents[1]
+MCP_SERVER = ROOT / "examples" / "mcp_server" / "server.py"
 CLI = shutil.which("ib-oauth-bridge") or str(Path(sys.executable).with_name("ib-oauth-bridge"))
 
 
@@ -113,6 +118,24 @@ class Bridge:
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def log_records(self) -> list[dict[str, object]]:
+        """Its JSON log lines (IB_BRIDGE_LOG_FORMAT=json) as objects; other lines are skipped."""
+        records = []
+        for line in self.logs().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def signed_in_clients(self) -> list[str]:
+        """The client ids of the sign-ins the bridge completed, in order (its "login completed"
+        log lines)."""
+        return [str(record.get("client_id")) for record in self.log_records()
+                if record.get("message") == "login completed"]
+
 
 def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IB_BRIDGE_")}
@@ -137,3 +160,42 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
     })
     env.update(extra)
     return env
+
+
+@dataclass
+class McpServer:
+    """examples/mcp_server/server.py serving MCP at `url`, protected by a bridge."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def metadata_url(self) -> str:
+        """Its RFC 9728 protected resource metadata (the URL its 401 challenge names)."""
+        origin = self.url.rsplit("/mcp", 1)[0]
+        return f"{origin}/.well-known/oauth-protected-resource/mcp"
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_mcp_server(bridge_url: str, log_dir: Path) -> Iterator[McpServer]:
+    """Start examples/mcp_server with this Python (which has the `mcp` SDK and the bridge package)
+    on a free loopback port, wait until it answers, and stop it afterwards."""
+    port = free_port()
+    log_path = log_dir / "mcp_server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(MCP_SERVER), "--port", str(port), "--bridge-url", bridge_url,
+             "--log-level", "warning"],
+            stdout=log, stderr=log,
+        )
+    server = McpServer(f"http://127.0.0.1:{port}/mcp", process, log_path)
+    try:
+        wait_until_up(server.metadata_url, process)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -9,12 +9,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from flow import form_value, sign_in_at_ib, wait_for_redirect
+from flow import browser_sign_in
 from servers import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,26 +45,10 @@ def example_env() -> dict[str, str]:
 
 @pytest.fixture
 def sign_in(emulator: Emulator) -> SignIn:
-    """What the user does with an authorization URL: open the bridge's login page in `browser`
-    (an httpx client, whose cookie jar is the browser's), give the emulator's platform URL, sign
-    in as demo/demo on IB's page, and wait for the login page to finish. Returns the URL the page
-    then redirects to (the client's redirect URI with code, state and iss), not yet followed."""
+    """`flow.browser_sign_in` on the emulator's platform: what the user does with an
+    authorization URL. Returns the URL the login page then redirects to, not yet followed."""
 
     def sign_in(browser: httpx.Client, authorization_url: str) -> str:
-        parts = urlsplit(authorization_url)
-        bridge_url = f"{parts.scheme}://{parts.netloc}"
-        page = browser.get(authorization_url)
-        assert page.status_code == 200, page.text
-        started = browser.post(
-            f"{bridge_url}/authorize/platform",
-            data={
-                "platform_url": emulator.platform_url,
-                "csrf_token": form_value(page.text, "csrf_token"),
-            },
-            headers={"Accept": "application/json", "Origin": bridge_url},
-        )
-        assert started.status_code == 200, started.text
-        sign_in_at_ib(started.json()["login_url"])
-        return wait_for_redirect(browser, bridge_url)
+        return browser_sign_in(browser, authorization_url, emulator.platform_url)
 
     return sign_in

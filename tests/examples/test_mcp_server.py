@@ -1,16 +1,14 @@
 """examples/mcp_server: an MCP server protected by the bridge, driven by the official `mcp` SDK's
 own OAuth client (unmodified): the 401, RFC 9728 and RFC 8414 discovery, the pre-registered
-public client, the sign-in (scripted over HTTP like a user's browser), the token exchange with
-the server's RFC 8707 resource, then a tool call that reads IB through the bridge's proxy."""
+public client or RFC 7591 dynamic registration, the sign-in (scripted over HTTP like a user's
+browser), the token exchange with the server's RFC 8707 resource, then a tool call that reads
+IB through the bridge's proxy. tests/interop does the same with the TypeScript SDK."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import anyio
 import anyio.to_thread
 import httpx
 import httpx2
-import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -32,57 +29,12 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
-from flow import authorize, exchange, form_value, sign_in_at_ib, wait_for_redirect
-from servers import Bridge, Emulator, free_port, wait_until_up
+from flow import authorize, browser_sign_in, exchange
+from servers import Bridge, Emulator, McpServer
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER = ROOT / "examples" / "mcp_server" / "server.py"
 CLIENT_ID = "mcp-public-client"
 REDIRECT_URI = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the redirect
 RESULT_ENV = "MCP_EXAMPLE_RESULT"  # a file to save the tool results in (default: pytest's tmp)
-
-
-@dataclass
-class McpServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def metadata_url(self) -> str:
-        origin = self.url.rsplit("/mcp", 1)[0]
-        return f"{origin}/.well-known/oauth-protected-resource/mcp"
-
-    def logs(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-@pytest.fixture(scope="module")
-def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpServer]:
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("mcp_server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(SERVER),
-                "--port",
-                str(port),
-                "--bridge-url",
-                bridge.url,
-                "--log-level",
-                "warning",
-            ],
-            stdout=log,
-            stderr=log,
-        )
-    server = McpServer(f"http://127.0.0.1:{port}/mcp", process, log_path)
-    try:
-        wait_until_up(server.metadata_url, process)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # -- the HTTP level -----------------------------------------------------------------------------
@@ -174,21 +126,13 @@ def test_a_forged_token_is_refused(mcp_server: McpServer) -> None:
 
 
 @dataclass
-class PreRegistered:
-    """`TokenStorage` holding the bridge's well-known public client (the bridge has no dynamic
-    registration), so the SDK skips registration."""
+class Storage:
+    """The SDK's `TokenStorage`, in memory. Holding a client, the SDK uses it and registers none
+    (`pre_registered()`); empty, the SDK registers one (RFC 7591) and saves it here."""
 
+    client: OAuthClientInformationFull | None = None
     tokens: OAuthToken | None = None
-    client: OAuthClientInformationFull = field(
-        default_factory=lambda: OAuthClientInformationFull(
-            client_id=CLIENT_ID,
-            redirect_uris=[AnyUrl(REDIRECT_URI)],
-            token_endpoint_auth_method="none",
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-        )
-    )
-    registered_again: list[OAuthClientInformationFull] = field(default_factory=list)
+    saved_clients: list[OAuthClientInformationFull] = field(default_factory=list)
 
     async def get_tokens(self) -> OAuthToken | None:
         return self.tokens
@@ -200,7 +144,21 @@ class PreRegistered:
         return self.client
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.registered_again.append(client_info)
+        self.saved_clients.append(client_info)
+        self.client = client_info
+
+
+def pre_registered() -> Storage:
+    """The bridge's well-known public client, so the SDK skips registration."""
+    return Storage(
+        OAuthClientInformationFull(
+            client_id=CLIENT_ID,
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
+            token_endpoint_auth_method="none",
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+        )
+    )
 
 
 @dataclass
@@ -226,25 +184,12 @@ class ScriptedUser:
         )
 
     def _sign_in(self, authorization_url: str) -> str:
-        bridge_url = self.bridge.url
         with httpx.Client(timeout=10) as browser:
-            page = browser.get(authorization_url)
-            assert page.status_code == 200, page.text
-            started = browser.post(
-                f"{bridge_url}/authorize/platform",
-                data={
-                    "platform_url": self.emulator.platform_url,
-                    "csrf_token": form_value(page.text, "csrf_token"),
-                },
-                headers={"Accept": "application/json", "Origin": bridge_url},
-            )
-            assert started.status_code == 200, started.text
-            sign_in_at_ib(started.json()["login_url"])
-            return wait_for_redirect(browser, bridge_url)
+            return browser_sign_in(browser, authorization_url, self.emulator.platform_url)
 
 
 async def connect_and_call(
-    server_url: str, user: ScriptedUser, storage: PreRegistered, sent: list[str]
+    server_url: str, user: ScriptedUser, storage: Storage, sent: list[str]
 ) -> dict[str, Any]:
     provider = OAuthClientProvider(
         server_url=server_url,
@@ -296,7 +241,8 @@ async def connect_and_call(
 def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     bridge: Bridge, emulator: Emulator, mcp_server: McpServer, tmp_path: Path
 ) -> None:
-    user, storage, sent = ScriptedUser(bridge, emulator), PreRegistered(), list[str]()
+    before = len(bridge.signed_in_clients())
+    user, storage, sent = ScriptedUser(bridge, emulator), pre_registered(), list[str]()
     result = anyio.run(connect_and_call, mcp_server.url, user, storage, sent)
     saved = Path(os.environ.get(RESULT_ENV) or tmp_path / "tool_result.json")
     saved.write_text(json.dumps({"requests": sent, **result}, indent=2) + "\n")
@@ -310,7 +256,7 @@ def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     ], sent
     assert sent[4] == f"POST {mcp_server.url} -> 200", sent
     assert not any("/register" in line for line in sent)
-    assert storage.registered_again == []
+    assert storage.saved_clients == []
 
     # the authorization request: PKCE, the pre-registered client, this server as the resource
     [url] = user.authorization_urls
@@ -327,7 +273,71 @@ def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
     assert claims["client_id"] == CLIENT_ID
 
-    # the tools, with real rows from the emulator through the bridge's proxy
+    assert_real_rows(result, mcp_server)
+    assert bridge.signed_in_clients()[before:] == [CLIENT_ID]
+
+    # a refresh as the SDK sends it (with the resource) keeps this server in the audience
+    refreshed = httpx.post(
+        f"{bridge.url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": storage.tokens.refresh_token or "",
+            "client_id": CLIENT_ID,
+            "resource": mcp_server.url,
+        },
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    claims = json.loads(_b64(refreshed.json()["access_token"].split(".")[1]))
+    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+
+
+def test_the_mcp_sdk_registers_signs_in_and_calls_a_tool(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer
+) -> None:
+    """No client stored: the SDK registers one at the bridge (RFC 7591 dynamic client
+    registration, which the MCP specification lets a client fall back to when it has neither a
+    pre-registered client id nor a metadata document), then signs in with it."""
+    before = len(bridge.signed_in_clients())
+    user, storage, sent = ScriptedUser(bridge, emulator), Storage(), list[str]()
+    result = anyio.run(connect_and_call, mcp_server.url, user, storage, sent)
+
+    # discovery, then registration at the registration_endpoint the bridge's metadata names
+    assert sent[:6] == [
+        f"POST {mcp_server.url} -> 401",
+        f"GET {mcp_server.metadata_url} -> 200",
+        f"GET {bridge.url}/.well-known/oauth-authorization-server -> 200",
+        f"POST {bridge.url}/register -> 201",
+        f"POST {bridge.url}/token -> 200",
+        f"POST {mcp_server.url} -> 200",
+    ], sent
+    metadata = httpx.get(f"{bridge.url}/.well-known/oauth-authorization-server").json()
+    assert metadata["registration_endpoint"] == f"{bridge.url}/register"
+
+    # the registered client: a new public client with the loopback redirect URI
+    [client] = storage.saved_clients
+    assert client.client_id
+    assert client.client_id != CLIENT_ID
+    assert client.client_secret is None
+    assert client.token_endpoint_auth_method == "none"
+    assert [str(uri) for uri in client.redirect_uris or []] == [REDIRECT_URI]
+
+    # the authorization request and the token carry the registered client id
+    [url] = user.authorization_urls
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert query["client_id"] == client.client_id
+    assert query["resource"] == mcp_server.url
+    assert query["code_challenge_method"] == "S256"
+    assert storage.tokens is not None
+    claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
+    assert claims["client_id"] == client.client_id
+    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+
+    assert_real_rows(result, mcp_server)
+    assert bridge.signed_in_clients()[before:] == [client.client_id]
+
+
+def assert_real_rows(result: dict[str, Any], mcp_server: McpServer) -> None:
+    """The tools, with real rows from the emulator through the bridge's proxy."""
     assert result["tools"] == ["get_resource", "search_resources"]
     found = result["search_resources"]
     assert found["total"] >= len(found["resources"]) > 0
@@ -343,20 +353,6 @@ def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     assert result["missing"]["is_error"] is True
     assert "Not found" in str(result["missing"]["text"])
     assert "Traceback" not in mcp_server.logs()
-
-    # a refresh as the SDK sends it (with the resource) keeps this server in the audience
-    refreshed = httpx.post(
-        f"{bridge.url}/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": storage.tokens.refresh_token or "",
-            "client_id": CLIENT_ID,
-            "resource": mcp_server.url,
-        },
-    )
-    assert refreshed.status_code == 200, refreshed.text
-    claims = json.loads(_b64(refreshed.json()["access_token"].split(".")[1]))
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
 
 
 def _b64(segment: str) -> bytes:
