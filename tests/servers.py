@@ -25,6 +25,9 @@ from ib_oauth_bridge.oauth.keys import generate_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
 MCP_SERVER = ROOT / "examples" / "mcp_server" / "server.py"
+# examples/mcp_server's confidential client at the test bridges: a resource server that may
+# introspect any token.
+MCP_SERVER_CLIENT = ("mcp-example-server", "mcp-example-server-secret")
 CLI = shutil.which("ib-oauth-bridge") or str(Path(sys.executable).with_name("ib-oauth-bridge"))
 
 
@@ -155,6 +158,8 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
              "token_endpoint_auth_method": "client_secret_post",
              "redirect_uris": ["https://post.example/callback"]},
             {"client_id": "other-public", "redirect_uris": ["http://127.0.0.1/other"]},
+            {"client_id": MCP_SERVER_CLIENT[0], "client_secret": MCP_SERVER_CLIENT[1],
+             "introspect": True},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
     })
@@ -183,14 +188,17 @@ class McpServer:
 @contextmanager
 def running_mcp_server(bridge_url: str, log_dir: Path) -> Iterator[McpServer]:
     """Start examples/mcp_server with this Python (which has the `mcp` SDK and the bridge package)
-    on a free loopback port, wait until it answers, and stop it afterwards."""
+    on a free loopback port, wait until it answers, and stop it afterwards. It introspects tokens
+    as the bridge's configured resource server MCP_SERVER_CLIENT."""
     port = free_port()
     log_path = log_dir / "mcp_server.log"
+    env = {**os.environ, "MCP_SERVER_CLIENT_SECRET": MCP_SERVER_CLIENT[1]}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(MCP_SERVER), "--port", str(port), "--bridge-url", bridge_url,
+             "--client-id", MCP_SERVER_CLIENT[0], "--introspection-cache", "0",
              "--log-level", "warning"],
-            stdout=log, stderr=log,
+            stdout=log, stderr=log, env=env,
         )
     server = McpServer(f"http://127.0.0.1:{port}/mcp", process, log_path)
     try:

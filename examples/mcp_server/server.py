@@ -10,6 +10,12 @@ authorization server, and checks every request to ``/mcp`` with Starlette's
 URL in the token's audience (RFC 8707). A token the bridge issued for anything else - such as a
 plain proxy token - is refused with 401.
 
+Given its own confidential client (``--client-id`` and the secret in the environment variable
+``MCP_SERVER_CLIENT_SECRET``, configured at the bridge with ``"introspect": true``), the server also
+asks the bridge's RFC 7662 introspection endpoint whether each token is still live (answers cached
+for a few seconds), so a user who signs out or is revoked gets 401 ``invalid_token`` here at once
+and the MCP client signs in again. The 401 challenge names the scope the tools need.
+
 The tools call IntelligenceBank through the bridge's proxy with the caller's own access token: a
 token asked for this server's URL has the audiences ``[<this server>, <bridge>/proxy]``, so the
 proxy accepts it as well, and no IB session id ever reaches this process.
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -43,6 +50,7 @@ from ib_oauth_bridge import (
     AccessTokenVerifier,
     BearerTokenBackend,
     RemoteJWKS,
+    TokenIntrospector,
     TokenUser,
     on_auth_error,
 )
@@ -65,6 +73,7 @@ class BridgeEndpoints:
     issuer: str
     jwks_uri: str
     userinfo_endpoint: str
+    introspection_endpoint: str | None = None
 
     @property
     def proxy_url(self) -> str:
@@ -83,7 +92,13 @@ def discover_bridge(bridge_url: str, *, timeout: float = 10.0) -> BridgeEndpoint
     endpoints = {name: document.get(name) for name in ("jwks_uri", "userinfo_endpoint")}
     if not all(isinstance(value, str) for value in endpoints.values()):
         raise RuntimeError(f"the bridge's metadata lacks jwks_uri or userinfo_endpoint: {document}")
-    return BridgeEndpoints(issuer, str(endpoints["jwks_uri"]), str(endpoints["userinfo_endpoint"]))
+    introspection = document.get("introspection_endpoint")
+    return BridgeEndpoints(
+        issuer,
+        str(endpoints["jwks_uri"]),
+        str(endpoints["userinfo_endpoint"]),
+        introspection if isinstance(introspection, str) else None,
+    )
 
 
 # -- tool results -------------------------------------------------------------------------------
@@ -301,9 +316,12 @@ def create_app(
     *,
     bridge: BridgeEndpoints | None = None,
     bind_host: str = "127.0.0.1",
+    client: tuple[str, str] | None = None,
+    introspection_cache: float = 5.0,
 ) -> Starlette:
     """The ASGI app: RFC 9728 metadata (open) and the MCP endpoint (bearer tokens for
-    `resource_url`, checked with the bridge's `BearerTokenBackend`)."""
+    `resource_url`, checked with the bridge's `BearerTokenBackend`). `client` (id, secret) turns
+    on introspection at the bridge."""
     bridge = bridge or discover_bridge(bridge_url)
     path = urlsplit(resource_url).path or "/"
     resource_metadata = metadata_url(resource_url)
@@ -316,10 +334,17 @@ def create_app(
     verifier = AccessTokenVerifier(
         RemoteJWKS(bridge.jwks_uri), issuer=bridge.issuer, audience=resource_url
     )
+    introspector = None
+    if client is not None:
+        if bridge.introspection_endpoint is None:
+            raise RuntimeError("the bridge does not advertise an introspection_endpoint")
+        introspector = TokenIntrospector(
+            bridge.introspection_endpoint, *client, cache_seconds=introspection_cache
+        )
     protected = AuthenticationMiddleware(
         RequireScope(mcp_http, SCOPE, resource_metadata),
-        backend=BearerTokenBackend(verifier),
-        on_error=on_auth_error(resource_metadata),
+        backend=BearerTokenBackend(verifier, introspector=introspector),
+        on_error=on_auth_error(resource_metadata, SCOPE),
     )
 
     async def protected_resource_metadata(request: Request) -> JSONResponse:
@@ -343,6 +368,8 @@ def create_app(
             ib.http = http
             yield
             ib.http = None
+            if introspector is not None:
+                await introspector.aclose()
 
     well_known = "/.well-known/oauth-protected-resource"
     metadata_paths = dict.fromkeys([urlsplit(resource_metadata).path, well_known])
@@ -367,15 +394,45 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="this server's public MCP URL (default http://127.0.0.1:PORT/mcp)",
     )
+    parser.add_argument(
+        "--client-id",
+        default=None,
+        help="this server's confidential client at the bridge, to introspect tokens "
+        "(its secret comes from the environment variable MCP_SERVER_CLIENT_SECRET)",
+    )
+    parser.add_argument(
+        "--introspection-cache",
+        type=float,
+        default=5.0,
+        help="seconds an introspection answer is reused for the same token (default 5)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    client = None
+    if args.client_id:
+        secret = os.environ.get("MCP_SERVER_CLIENT_SECRET", "")
+        if not secret:
+            print("--client-id needs MCP_SERVER_CLIENT_SECRET in the environment", file=sys.stderr)
+            return 2
+        client = (args.client_id, secret)
     resource_url = args.resource_url or f"http://127.0.0.1:{args.port}/mcp"
     try:
         bridge = discover_bridge(args.bridge_url)
     except (httpx.HTTPError, ValueError, RuntimeError) as exc:
         print(f"cannot use the bridge at {args.bridge_url}: {exc}", file=sys.stderr)
         return 1
-    app = create_app(args.bridge_url, resource_url, bridge=bridge, bind_host=args.host)
+    try:
+        app = create_app(
+            args.bridge_url,
+            resource_url,
+            bridge=bridge,
+            bind_host=args.host,
+            client=client,
+            introspection_cache=args.introspection_cache,
+        )
+    except RuntimeError as exc:
+        print(f"cannot use the bridge at {args.bridge_url}: {exc}", file=sys.stderr)
+        return 1
     print(
         f"MCP server for IntelligenceBank at {resource_url} (authorization: {bridge.issuer})",
         file=sys.stderr,

@@ -93,6 +93,12 @@ include-operation-id = "revoke"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401"]
 
 [[operations]]
+include-operation-id = "introspect"
+# Not a violation, as for /revoke: only registered confidential clients may introspect, and a
+# schema-valid client_id that is not one gets invalid_client (400 without HTTP Basic).
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401"]
+
+[[operations]]
 include-tag = "proxy"
 # Not a violation: the proxy passes IB's own status through (the spec's `default` response), so a
 # schema-valid request may well get IB's 404 or 405 (e.g. POST to a read-only IB path). Whether

@@ -64,8 +64,36 @@ def test_no_token_gets_the_discovery_challenge(mcp_server: McpServer) -> None:
     )
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="{mcp_server.metadata_url}"'
+        f'Bearer scope="ib.read", resource_metadata="{mcp_server.metadata_url}"'
     )
+
+
+def test_a_revoked_sign_in_is_refused_at_once(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer
+) -> None:
+    """Through introspection: a JWT that still verifies is refused with 401 invalid_token as
+    soon as its grant is revoked, so the MCP client signs in again."""
+    tokens = exchange(
+        bridge.url, authorize(bridge.url, emulator.platform_url, resource=mcp_server.url)
+    ).json()
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {
+        "Authorization": f"Bearer {tokens['access_token']}",
+        "Accept": "application/json, text/event-stream",
+    }
+    before = httpx.post(mcp_server.url, json=ping, headers=headers)
+    assert before.status_code != 401, before.text
+    revoked = httpx.post(
+        f"{bridge.url}/revoke",
+        data={"token": tokens["refresh_token"], "client_id": "mcp-public-client"},
+    )
+    assert revoked.status_code == 200
+    # The test server caches no introspection answer (--introspection-cache 0): at once.
+    after = httpx.post(mcp_server.url, json=ping, headers=headers)
+    assert after.status_code == 401, after.text
+    challenge = after.headers["www-authenticate"]
+    assert 'error="invalid_token"' in challenge
+    assert 'scope="ib.read"' in challenge
 
 
 def test_a_token_for_the_proxy_only_is_refused(

@@ -94,6 +94,8 @@ async def poll(stack: Stack, browser: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def authorize(stack: Stack, **extra: str) -> Authorized:
+    """The whole sign-in; `extra` adds or replaces authorization request parameters
+    (client_id, redirect_uri, scope, resource, ...)."""
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(12)
     async with stack.browser() as browser:
@@ -102,7 +104,14 @@ async def authorize(stack: Stack, **extra: str) -> Authorized:
         status = await poll(stack, browser)
     assert status["status"] == "done", status
     query = {k: v[0] for k, v in parse_qs(urlsplit(status["redirect_to"]).query).items()}
-    return Authorized(query["code"], query["state"], query["iss"], verifier)
+    return Authorized(
+        query["code"],
+        query["state"],
+        query["iss"],
+        verifier,
+        redirect_uri=extra.get("redirect_uri", LOOPBACK_REDIRECT),
+        client_id=extra.get("client_id", CLIENT_ID),
+    )
 
 
 async def exchange(stack: Stack, authorized: Authorized, **overrides: str) -> httpx.Response:
@@ -128,8 +137,10 @@ async def refresh(stack: Stack, refresh_token: str) -> httpx.Response:
     )
 
 
-async def tokens(stack: Stack, **extra: str) -> dict[str, str]:
-    answer = await exchange(stack, await authorize(stack, **extra))
+async def tokens(stack: Stack, client_secret: str | None = None, **extra: str) -> dict[str, str]:
+    """Sign in and exchange the code; a confidential client gives its `client_secret`."""
+    secret = {"client_secret": client_secret} if client_secret else {}
+    answer = await exchange(stack, await authorize(stack, **extra), **secret)
     assert answer.status_code == 200, answer.text
     body: dict[str, str] = answer.json()
     return body

@@ -24,6 +24,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
 from .ib.session import IBSession
+from .introspection_client import IntrospectionUnavailable, TokenIntrospector
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier, InvalidAccessToken
 
 
@@ -63,11 +64,19 @@ SessionLoader = Callable[[AccessTokenClaims], Awaitable[IBSession]]
 
 
 class BearerTokenBackend(AuthenticationBackend):
+    """`introspector` (for resource servers elsewhere) also asks the bridge whether each verified
+    token is still live, so a revoked sign-in is refused at once rather than at its expiry."""
+
     def __init__(
-        self, verifier: AccessTokenVerifier, session_loader: SessionLoader | None = None
+        self,
+        verifier: AccessTokenVerifier,
+        session_loader: SessionLoader | None = None,
+        *,
+        introspector: TokenIntrospector | None = None,
     ) -> None:
         self.verifier = verifier
         self.session_loader = session_loader
+        self.introspector = introspector
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, TokenUser]:
         header = conn.headers.get("authorization")
@@ -87,6 +96,20 @@ class BearerTokenBackend(AuthenticationBackend):
                 claims = self.verifier.verify(token.strip())
         except InvalidAccessToken as exc:
             raise BearerAuthError(str(exc)) from None
+        if self.introspector is not None:
+            try:
+                active = await self.introspector.is_active(token.strip())
+            except IntrospectionUnavailable:
+                raise BearerAuthError(
+                    "The token could not be checked with the bridge; try again shortly.",
+                    error="temporarily_unavailable",
+                    status_code=503,
+                ) from None
+            if not active:
+                raise BearerAuthError(
+                    "The sign-in behind this token has ended (signed out, revoked or expired). "
+                    "Sign in again."
+                )
         session = await self.session_loader(claims) if self.session_loader else None
         return AuthCredentials(sorted(claims.scopes)), TokenUser(claims, session)
 
@@ -130,14 +153,17 @@ def bearer_error_response(
     )
 
 
-def on_auth_error(resource_metadata: str) -> Callable[[HTTPConnection, Exception], JSONResponse]:
-    """The `on_error` for AuthenticationMiddleware: RFC 6750 answers naming our metadata."""
+def on_auth_error(
+    resource_metadata: str, scope: str | None = None
+) -> Callable[[HTTPConnection, Exception], JSONResponse]:
+    """The `on_error` for AuthenticationMiddleware: RFC 6750 answers naming our metadata, and
+    `scope`, the scope a new token needs, when given (the MCP authorization spec asks for it)."""
 
     def handler(conn: HTTPConnection, exc: Exception) -> JSONResponse:
         if isinstance(exc, BearerAuthError):
             return bearer_error_response(
-                resource_metadata, exc.status_code, exc.error, exc.description
+                resource_metadata, exc.status_code, exc.error, exc.description, scope
             )
-        return bearer_error_response(resource_metadata, 401, "invalid_token", str(exc))
+        return bearer_error_response(resource_metadata, 401, "invalid_token", str(exc), scope)
 
     return handler

@@ -29,6 +29,9 @@ class ClientConfig:
     client_secret: str | None = None  # None: a public client (PKCE only)
     token_endpoint_auth_method: str = "none"  # noqa: S105 - a method name, not a secret
     name: str | None = None
+    # A resource server (an MCP server, say) that may ask /introspect about any token the
+    # bridge issued; every confidential client may always ask about its own.
+    introspect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +222,14 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("client_id"), str):
             raise SettingsError(f"{PREFIX}CLIENTS[{index}] needs a string client_id")
-        uris = item.get("redirect_uris")
-        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        # A pure resource server (it only introspects) signs nobody in: no redirect URIs.
+        uris = item.get("redirect_uris", [] if item.get("introspect") is True else None)
+        resource_server_only = item.get("introspect") is True and uris == []
+        if (
+            not isinstance(uris, list)
+            or not all(isinstance(u, str) for u in uris)
+            or (not uris and not resource_server_only)
+        ):
             raise SettingsError(f"{PREFIX}CLIENTS[{index}] needs a non-empty redirect_uris list")
         secret = item.get("client_secret")
         method = item.get("token_endpoint_auth_method") or (
@@ -233,6 +242,12 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
                 f"{PREFIX}CLIENTS[{index}]: a client_secret goes with client_secret_basic or "
                 "client_secret_post, and a public client ('none') has none"
             )
+        introspect = item.get("introspect", False)
+        if not isinstance(introspect, bool) or (introspect and secret is None):
+            raise SettingsError(
+                f"{PREFIX}CLIENTS[{index}]: 'introspect' is true or false, and only a "
+                "confidential client (with a client_secret) may introspect"
+            )
         clients.append(
             ClientConfig(
                 client_id=item["client_id"],
@@ -240,6 +255,7 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
                 client_secret=secret,
                 token_endpoint_auth_method=method,
                 name=item.get("name"),
+                introspect=introspect,
             )
         )
     return tuple(clients)

@@ -20,6 +20,7 @@ HANDLERS: dict[str, Handler] = {
     "login_cancel": authorize.login_cancel,
     "token": token.token,
     "revoke": token.revoke,
+    "introspect": token.introspect,
     "userinfo": token.userinfo,
     "authorization_server_metadata": discovery.authorization_server_metadata,
     "openid_configuration": discovery.openid_configuration,

@@ -21,6 +21,11 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/jwks.json",
         "userinfo_endpoint": f"{issuer}/userinfo",
         "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
         "revocation_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",

@@ -1,5 +1,6 @@
-"""The token endpoint (RFC 6749 3.2), revocation (RFC 7009) and userinfo, over HTTP: read and
-check the form, hand it to Authlib (`oauth.server`), answer with no-store."""
+"""The token endpoint (RFC 6749 3.2), revocation (RFC 7009), introspection (RFC 7662) and
+userinfo, over HTTP: read and check the form, hand it to Authlib (`oauth.server`), answer with
+no-store."""
 
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ async def revoke(request: Request) -> Response:
     """RFC 7009: always 200 for a well-formed request, whether or not the token was live."""
     oauth_request = await _form_request(request)
     return _response(await bridge_of(request).oauth.endpoint_response("revocation", oauth_request))
+
+
+async def introspect(request: Request) -> Response:
+    """RFC 7662: for authenticated confidential clients; `{"active": false}` for anything that
+    is not a live token this client may ask about."""
+    oauth_request = await _form_request(request)
+    return _response(
+        await bridge_of(request).oauth.endpoint_response("introspection", oauth_request)
+    )
 
 
 async def userinfo(request: Request) -> Response:

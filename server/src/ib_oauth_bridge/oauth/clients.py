@@ -76,6 +76,7 @@ class Client(ClientMixin):
     allow_loopback: bool = False
     name: str | None = None
     kind: ClientKind = ClientKind.CONFIGURED
+    may_introspect: bool = False  # a resource server allowed to ask about any token
 
     @property
     def display_name(self) -> str:
@@ -131,6 +132,7 @@ def configured_client(config: ClientConfig) -> Client:
         token_endpoint_auth_method=config.token_endpoint_auth_method,
         redirect_uris=config.redirect_uris,
         name=config.name,
+        may_introspect=config.introspect,
     )
 
 

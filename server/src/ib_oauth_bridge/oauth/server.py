@@ -27,6 +27,7 @@ from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore
 from ..store.records import Grant, RefreshToken, secret_hash
 from .clients import SUPPORTED_SCOPES, Client, ClientLookup
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
+from .introspection import IntrospectionEndpoint
 from .keys import SigningKeys
 from .requests import BridgeOAuth2Request
 from .revocation import RevocationEndpoint
@@ -97,6 +98,11 @@ class AuthorizationServer(_AuthorizationServer):
             keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
         self.register_endpoint(RevocationEndpoint(self.verifier.verify))
+        self.register_endpoint(
+            IntrospectionEndpoint(
+                AccessTokenVerifier(keys.verification_set, settings.issuer, None, clock=clock)
+            )
+        )
 
     # From Authlib's worker thread back to the store on the event loop ----------------------
 

@@ -163,13 +163,15 @@ class AccessTokenVerifier:
     """Checks an RFC 9068 access token: signature, `typ`, issuer, audience, expiry.
 
     `keys` is the bridge's own KeySet inside the bridge, or a `RemoteJWKS` elsewhere.
+    `audience` None accepts any audience: only for introspection, which reports `aud` to a
+    resource server that then checks it.
     """
 
     def __init__(
         self,
         keys: KeySet | RemoteJWKS,
         issuer: str,
-        audience: str,
+        audience: str | None,
         leeway: int = 5,
         *,
         clock: Clock = system_clock,
@@ -218,7 +220,7 @@ class AccessTokenVerifier:
             raise InvalidAccessToken("The token is not an access token.")
         claims = decoded.claims
         audiences = _as_tuple(claims.get("aud"))
-        if self._audience not in audiences:
+        if self._audience is not None and self._audience not in audiences:
             raise InvalidAccessToken("The access token is meant for another resource.")
         return AccessTokenClaims(
             subject=str(claims["sub"]),
