@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from ..auth import TokenUser, bearer_error_response
 from ..bridge import Bridge, bridge_of
+from ..errors import BridgeError
 from ..ib.proxy import (
     READ_METHODS,
     SMALL_BODY,
@@ -61,9 +62,11 @@ async def forward(bridge: Bridge, request: Request, session: IBSession, url: htt
         upstream = await bridge.upstream.handle_async_request(upstream_request)
         upstream.request = upstream_request
     except httpx.TimeoutException:
-        return _gateway_error(504, "gateway_timeout", "IntelligenceBank did not answer in time.")
+        raise BridgeError(
+            504, "gateway_timeout", "IntelligenceBank did not answer in time."
+        ) from None
     except httpx.HTTPError:
-        return _gateway_error(502, "bad_gateway", "IntelligenceBank could not be reached.")
+        raise BridgeError(502, "bad_gateway", "IntelligenceBank could not be reached.") from None
     if upstream.status_code == 401:
         # IB no longer accepts the sid: the session is over, and so is the grant.
         await upstream.aclose()
@@ -81,7 +84,7 @@ async def forward(bridge: Bridge, request: Request, session: IBSession, url: htt
         try:
             body = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as encoded
         except httpx.HTTPError:
-            return _gateway_error(502, "bad_gateway", "IntelligenceBank's answer broke off.")
+            raise BridgeError(502, "bad_gateway", "IntelligenceBank's answer broke off.") from None
         finally:
             await upstream.aclose()
         small = Response(body, status_code=upstream.status_code)
@@ -111,7 +114,3 @@ async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
         # instead of a short one that looks complete.
         log.warning("upstream body interrupted", extra={"status": upstream.status_code})
         raise
-
-
-def _gateway_error(status_code: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status_code)
