@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from ..settings import ClientConfig
 from ..store.protocols import ClientStore
 from ..store.records import RegisteredClient, secret_hash
+from .redirect_uris import any_redirect_uri_matches, is_loopback_redirect_uri
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
 CLAUDE_CALLBACKS = (
@@ -26,23 +27,6 @@ CLAUDE_CALLBACKS = (
 )
 SUPPORTED_SCOPES = ("ib.read", "ib.write")
 GRANT_TYPES = ("authorization_code", "refresh_token")
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def is_loopback_redirect_uri(uri: str) -> bool:
-    """RFC 8252 section 7.3: http on a loopback host, any port, any path; nothing else."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return (
-        parts.scheme == "http"
-        and parts.hostname in LOOPBACK_HOSTS
-        and not parts.username
-        and not parts.password
-        and not parts.fragment
-    )
 
 
 def is_loopback_url(uri: str) -> bool:
@@ -94,8 +78,8 @@ class Client(ClientMixin):
         return " ".join(s for s in SUPPORTED_SCOPES if s in scope.split())
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:
-            return True
+        if any_redirect_uri_matches(self.redirect_uris, redirect_uri):
+            return True  # exactly, or a registered loopback URI on another port (RFC 8252 7.3)
         return self.allow_loopback and is_loopback_redirect_uri(redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
