@@ -21,6 +21,7 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/jwks.json",
         "userinfo_endpoint": f"{issuer}/userinfo",
         "revocation_endpoint": f"{issuer}/revoke",
+        "registration_endpoint": f"{issuer}/register",
         "revocation_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",

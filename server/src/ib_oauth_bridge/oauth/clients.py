@@ -60,6 +60,9 @@ class Client(ClientMixin):
     allow_loopback: bool = False
     name: str | None = None
     kind: ClientKind = ClientKind.CONFIGURED
+    # What a registration limited the client to (RFC 7591 2); None: no limit of its own.
+    grant_types: tuple[str, ...] = GRANT_TYPES
+    scopes: tuple[str, ...] | None = None
 
     @property
     def display_name(self) -> str:
@@ -73,9 +76,10 @@ class Client(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = [s for s in SUPPORTED_SCOPES if self.scopes is None or s in self.scopes]
         if not scope:
-            return " ".join(SUPPORTED_SCOPES)
-        return " ".join(s for s in SUPPORTED_SCOPES if s in scope.split())
+            return " ".join(allowed)
+        return " ".join(s for s in allowed if s in scope.split())
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         if any_redirect_uri_matches(self.redirect_uris, redirect_uri):
@@ -94,7 +98,7 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES
+        return grant_type in GRANT_TYPES and grant_type in self.grant_types
 
 
 MCP_PUBLIC_CLIENT = Client(
@@ -126,6 +130,8 @@ def registered_client(record: RegisteredClient) -> Client:
         redirect_uris=record.redirect_uris,
         name=record.client_name,
         kind=ClientKind.REGISTERED,
+        grant_types=record.grant_types,
+        scopes=tuple(record.scope.split()) if record.scope else None,
     )
 
 
@@ -150,3 +156,4 @@ class ClientLookup:
             return client
         record = await self._registered.get_client(client_id)
         return registered_client(record) if record else None
+
