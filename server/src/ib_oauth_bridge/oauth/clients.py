@@ -157,3 +157,7 @@ class ClientLookup:
         record = await self._registered.get_client(client_id)
         return registered_client(record) if record else None
 
+    async def mark_used(self, client_id: str) -> None:
+        """A sign-in for the client completed: a registration no longer expires unused."""
+        if client_id not in self._fixed:
+            await self._registered.mark_client_used(client_id)
