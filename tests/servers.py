@@ -134,6 +134,8 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
             {"client_id": "other-public", "redirect_uris": ["http://127.0.0.1/other"]},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
+        # The session bridge serves many tests (and Schemathesis) from one address.
+        "IB_BRIDGE_REGISTRATION_RATE_LIMIT": "100000/minute",
     })
     env.update(extra)
     return env

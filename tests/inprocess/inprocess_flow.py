@@ -102,7 +102,14 @@ async def authorize(stack: Stack, **extra: str) -> Authorized:
         status = await poll(stack, browser)
     assert status["status"] == "done", status
     query = {k: v[0] for k, v in parse_qs(urlsplit(status["redirect_to"]).query).items()}
-    return Authorized(query["code"], query["state"], query["iss"], verifier)
+    return Authorized(
+        query["code"],
+        query["state"],
+        query["iss"],
+        verifier,
+        redirect_uri=extra.get("redirect_uri", LOOPBACK_REDIRECT),
+        client_id=extra.get("client_id", CLIENT_ID),
+    )
 
 
 async def exchange(stack: Stack, authorized: Authorized, **overrides: str) -> httpx.Response:
