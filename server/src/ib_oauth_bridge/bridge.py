@@ -22,8 +22,10 @@ from .ib.session import IBSession
 from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeys
 from .oauth.login_flow import LoginFlow
+from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
+from .ratelimit import RateLimiter
 from .settings import Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import SidCipher, SidDecryptionError
@@ -46,6 +48,7 @@ class Bridge:
     http: httpx.AsyncClient  # IB's browser-login API
     upstream: httpx.AsyncBaseTransport  # the proxy's connection pool to IB
     upstream_timeout: dict[str, float | None]
+    registration_limiter: RateLimiter  # per client IP, at /register
 
     @classmethod
     def from_settings(
@@ -91,6 +94,15 @@ class Bridge:
             keys=keys,
             clock=clock,
         )
+        oauth.register_endpoint(
+            ClientRegistrationEndpoint(
+                store=store,
+                clients=clients,
+                initial_access_token=settings.registration_access_token,
+                unused_ttl=settings.registration_unused_ttl,
+                clock=clock,
+            )
+        )
         host_policy = HostPolicy(settings.platform_hosts, settings.dev_ib_urls)
         login = LoginFlow(
             settings,
@@ -120,6 +132,7 @@ class Bridge:
             http=http,
             upstream=upstream,
             upstream_timeout=timeout.as_dict(),
+            registration_limiter=RateLimiter(settings.registration_rate_limit, name="registration"),
         )
 
     @property

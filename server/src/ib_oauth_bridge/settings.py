@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
+
 PREFIX = "IB_BRIDGE_"
 
 
@@ -69,6 +71,10 @@ class Settings:
     allowed_resources: tuple[str, ...] = ()  # RFC 8707 resource indicators tokens may target
     log_format: str = "json"  # "json" (one object per line) or "text"
     log_level: str = "INFO"
+    # RFC 7591 dynamic client registration: open unless an initial access token is set.
+    registration_access_token: str | None = None
+    registration_rate_limit: str = "10/minute"  # per client IP, `limits` notation
+    registration_unused_ttl: int = 24 * 3600  # a registration never used to sign in expires
 
     @property
     def database_path(self) -> Path:
@@ -151,6 +157,12 @@ class Settings:
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
             "log_format": (get("LOG_FORMAT") or defaults.log_format).lower(),
             "log_level": (get("LOG_LEVEL") or defaults.log_level).upper(),
+            "registration_access_token": get("REGISTRATION_ACCESS_TOKEN"),
+            "registration_rate_limit": get("REGISTRATION_RATE_LIMIT")
+            or defaults.registration_rate_limit,
+            "registration_unused_ttl": get_int(
+                "REGISTRATION_UNUSED_TTL", defaults.registration_unused_ttl
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -162,6 +174,15 @@ class Settings:
         issuer = urlsplit(self.issuer)
         if not issuer.scheme or not issuer.netloc or issuer.query or issuer.fragment:
             raise SettingsError(f"{PREFIX}ISSUER must be an absolute URL, got {self.issuer!r}")
+        try:
+            limits.parse(self.registration_rate_limit)
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}REGISTRATION_RATE_LIMIT must read like '10/minute' or '100/hour', "
+                f"got {self.registration_rate_limit!r}"
+            ) from None
+        if self.registration_unused_ttl <= 0:
+            raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         if self.dev_mode:
             return
         problems: list[str] = []

@@ -26,6 +26,7 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
             "client_secret_basic",
             "client_secret_post",
         ],
+        "registration_endpoint": f"{issuer}/register",
         "revocation_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",

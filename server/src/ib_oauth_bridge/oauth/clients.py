@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from ..settings import ClientConfig
 from ..store.protocols import ClientStore
 from ..store.records import RegisteredClient, secret_hash
+from .redirect_uris import any_redirect_uri_matches, is_loopback_redirect_uri
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
 CLAUDE_CALLBACKS = (
@@ -26,23 +27,6 @@ CLAUDE_CALLBACKS = (
 )
 SUPPORTED_SCOPES = ("ib.read", "ib.write")
 GRANT_TYPES = ("authorization_code", "refresh_token")
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def is_loopback_redirect_uri(uri: str) -> bool:
-    """RFC 8252 section 7.3: http on a loopback host, any port, any path; nothing else."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return (
-        parts.scheme == "http"
-        and parts.hostname in LOOPBACK_HOSTS
-        and not parts.username
-        and not parts.password
-        and not parts.fragment
-    )
 
 
 def is_loopback_url(uri: str) -> bool:
@@ -77,6 +61,9 @@ class Client(ClientMixin):
     name: str | None = None
     kind: ClientKind = ClientKind.CONFIGURED
     may_introspect: bool = False  # a resource server allowed to ask about any token
+    # What a registration limited the client to (RFC 7591 2); None: no limit of its own.
+    grant_types: tuple[str, ...] = GRANT_TYPES
+    scopes: tuple[str, ...] | None = None
 
     @property
     def display_name(self) -> str:
@@ -90,13 +77,14 @@ class Client(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = [s for s in SUPPORTED_SCOPES if self.scopes is None or s in self.scopes]
         if not scope:
-            return " ".join(SUPPORTED_SCOPES)
-        return " ".join(s for s in SUPPORTED_SCOPES if s in scope.split())
+            return " ".join(allowed)
+        return " ".join(s for s in allowed if s in scope.split())
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:
-            return True
+        if any_redirect_uri_matches(self.redirect_uris, redirect_uri):
+            return True  # exactly, or a registered loopback URI on another port (RFC 8252 7.3)
         return self.allow_loopback and is_loopback_redirect_uri(redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
@@ -111,7 +99,7 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES
+        return grant_type in GRANT_TYPES and grant_type in self.grant_types
 
 
 MCP_PUBLIC_CLIENT = Client(
@@ -144,6 +132,8 @@ def registered_client(record: RegisteredClient) -> Client:
         redirect_uris=record.redirect_uris,
         name=record.client_name,
         kind=ClientKind.REGISTERED,
+        grant_types=record.grant_types,
+        scopes=tuple(record.scope.split()) if record.scope else None,
     )
 
 
@@ -168,3 +158,8 @@ class ClientLookup:
             return client
         record = await self._registered.get_client(client_id)
         return registered_client(record) if record else None
+
+    async def mark_used(self, client_id: str) -> None:
+        """A sign-in for the client completed: a registration no longer expires unused."""
+        if client_id not in self._fixed:
+            await self._registered.mark_client_used(client_id)

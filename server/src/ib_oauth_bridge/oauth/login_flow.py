@@ -280,6 +280,8 @@ class LoginFlow:
         done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
         if await self.transactions.finish_transaction(key, done):
             log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
+            # A registration that has signed someone in is in use: it no longer expires.
+            await self.clients.mark_used(done.client_id)
             return done
         # Another worker completed this login first: the grant made here must not live on.
         await self.oauth.end_grant(grant_id, "login completed by another worker")

@@ -29,7 +29,7 @@ from .clients import SUPPORTED_SCOPES, Client, ClientLookup
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
 from .introspection import IntrospectionEndpoint
 from .keys import SigningKeys
-from .requests import BridgeOAuth2Request
+from .requests import BridgeJsonRequest, BridgeOAuth2Request
 from .revocation import RevocationEndpoint
 from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser
 
@@ -117,7 +117,9 @@ class AuthorizationServer(_AuthorizationServer):
         )
         return response
 
-    async def endpoint_response(self, name: str, request: BridgeOAuth2Request) -> OAuthResponse:
+    async def endpoint_response(
+        self, name: str, request: BridgeOAuth2Request | BridgeJsonRequest
+    ) -> OAuthResponse:
         response: OAuthResponse = await anyio.to_thread.run_sync(
             self.create_endpoint_response, name, request
         )
@@ -178,6 +180,9 @@ class AuthorizationServer(_AuthorizationServer):
             )
 
     def create_oauth2_request(self, request: BridgeOAuth2Request) -> BridgeOAuth2Request:
+        return request
+
+    def create_json_request(self, request: BridgeJsonRequest) -> BridgeJsonRequest:
         return request
 
     def handle_response(
