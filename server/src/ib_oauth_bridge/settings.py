@@ -44,6 +44,9 @@ class Settings:
     # Dev mode only: base URLs (scheme://host:port) of the emulator, allowed over http and
     # on loopback, both for the platform and the API host it reports.
     dev_ib_urls: tuple[str, ...] = ()
+    # Dev mode only: a PEM file of extra CA certificates trusted when fetching client ID
+    # metadata documents (tests serve https documents on loopback with their own CA).
+    dev_ca_file: Path | None = None
     # Signing key: a private JWK (JSON) or a path to a file holding one.
     signing_key: str | None = None
     previous_signing_keys: tuple[str, ...] = ()
@@ -133,6 +136,7 @@ class Settings:
             "store_url": get("STORE_URL"),
             "platform_hosts": get_list("PLATFORM_HOSTS") or defaults.platform_hosts,
             "dev_ib_urls": get_list("DEV_IB_URLS") or (),
+            "dev_ca_file": Path(ca) if (ca := get("DEV_CA_FILE")) else None,
             "signing_key": get("SIGNING_KEY"),
             "previous_signing_keys": get_list("PREVIOUS_SIGNING_KEYS") or (),
             "encryption_key": get("ENCRYPTION_KEY"),
@@ -159,6 +163,8 @@ class Settings:
         issuer = urlsplit(self.issuer)
         if not issuer.scheme or not issuer.netloc or issuer.query or issuer.fragment:
             raise SettingsError(f"{PREFIX}ISSUER must be an absolute URL, got {self.issuer!r}")
+        if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
+            raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
         if self.dev_mode:
             return
         problems: list[str] = []
@@ -186,6 +192,8 @@ class Settings:
                 )
         if self.dev_ib_urls:
             problems.append(f"{PREFIX}DEV_IB_URLS is for dev mode only: unset it")
+        if self.dev_ca_file is not None:
+            problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
 
