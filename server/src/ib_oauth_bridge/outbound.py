@@ -215,6 +215,8 @@ class SafeFetcher:
             except ValueError:
                 raise OutboundError(f"could not be found ({host} does not resolve)") from None
             allowed = address.is_loopback if loopback_name else is_public_address(address)
+            if not allowed and loopback_name:
+                raise OutboundError(f"is on {host}, which does not resolve to a loopback address")
             if not allowed:
                 raise OutboundError(
                     f"is on a host ({host}) that resolves to an internal address, which the "

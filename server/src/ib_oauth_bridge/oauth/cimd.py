@@ -41,6 +41,10 @@ GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 RESPONSE_TYPES = frozenset({"code"})
 SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
 TITLE = "This app can't be identified"
+# Characters that reorder how a name is displayed (a name could pose as another): refused.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 class MetadataDocumentError(BridgeError):
@@ -185,7 +189,7 @@ def _optional_text(document: Mapping[str, Any], name: str, limit: int) -> str | 
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidDocument(f"has a {name} that is not a string of at most {limit} characters")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ch in BIDI_CONTROLS for ch in value):
         raise InvalidDocument(f"has a {name} with control characters")
     return value.strip() or None
 
