@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ..errors import BridgeError
 from ..outbound import OutboundError, SafeFetcher
 from .clients import Client, ClientKind, is_loopback_redirect_uri
 
+log = logging.getLogger("ib_oauth_bridge.oauth")
 MIN_TTL = 5 * 60.0
 MAX_TTL = 24 * 3600.0
 FAILURE_TTL = 30.0
@@ -364,5 +366,14 @@ class MetadataDocuments:
             fetched = await self.fetcher.get(client_id)
             client = metadata_client(parse_document(client_id, fetched.body))
         except (OutboundError, InvalidDocument) as error:
+            log.info(
+                "client metadata document refused",
+                extra={"client_id": client_id, "reason": str(error)},
+            )
             return _Entry(now + self.failure_ttl, None, str(error))
-        return _Entry(now + cache_lifetime(fetched.headers, now), client, None)
+        lifetime = cache_lifetime(fetched.headers, now)
+        log.info(
+            "client metadata document fetched",
+            extra={"client_id": client_id, "cache_seconds": lifetime},
+        )
+        return _Entry(now + lifetime, client, None)
