@@ -19,6 +19,7 @@ from .clock import Clock, system_clock
 from .ib.browser_login import BrowserLoginClient
 from .ib.platform import HostPolicy
 from .ib.session import IBSession
+from .oauth.cimd import MetadataDocuments
 from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeys
 from .oauth.login_flow import LoginFlow
@@ -26,6 +27,7 @@ from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
 from .ratelimit import RateLimiter
+from .outbound import SafeFetcher
 from .settings import Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import SidCipher, SidDecryptionError
@@ -84,7 +86,11 @@ class Bridge:
             trust_env=False,
             transport=ib_transport,
         )
-        clients = ClientLookup(settings.clients, store)
+        # Client ID Metadata Documents: fetched from the client's own URL, never from ours.
+        documents = MetadataDocuments(
+            SafeFetcher(dev_mode=settings.dev_mode, extra_ca_file=settings.dev_ca_file), clock
+        )
+        clients = ClientLookup(settings.clients, store, documents)
         oauth = AuthorizationServer(
             settings,
             grants=store,

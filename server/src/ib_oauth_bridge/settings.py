@@ -49,6 +49,9 @@ class Settings:
     # Dev mode only: base URLs (scheme://host:port) of the emulator, allowed over http and
     # on loopback, both for the platform and the API host it reports.
     dev_ib_urls: tuple[str, ...] = ()
+    # Dev mode only: a PEM file of extra CA certificates trusted when fetching client ID
+    # metadata documents (tests serve https documents on loopback with their own CA).
+    dev_ca_file: Path | None = None
     # Signing key: a private JWK (JSON) or a path to a file holding one.
     signing_key: str | None = None
     previous_signing_keys: tuple[str, ...] = ()
@@ -142,6 +145,7 @@ class Settings:
             "store_url": get("STORE_URL"),
             "platform_hosts": get_list("PLATFORM_HOSTS") or defaults.platform_hosts,
             "dev_ib_urls": get_list("DEV_IB_URLS") or (),
+            "dev_ca_file": Path(ca) if (ca := get("DEV_CA_FILE")) else None,
             "signing_key": get("SIGNING_KEY"),
             "previous_signing_keys": get_list("PREVIOUS_SIGNING_KEYS") or (),
             "encryption_key": get("ENCRYPTION_KEY"),
@@ -183,6 +187,8 @@ class Settings:
             ) from None
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
+        if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
+            raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
         if self.dev_mode:
             return
         problems: list[str] = []
@@ -210,6 +216,8 @@ class Settings:
                 )
         if self.dev_ib_urls:
             problems.append(f"{PREFIX}DEV_IB_URLS is for dev mode only: unset it")
+        if self.dev_ca_file is not None:
+            problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
 

@@ -43,6 +43,7 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         ],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "service_documentation": f"{issuer}/openapi.yaml",

@@ -1,5 +1,6 @@
-"""OAuth clients: the well-known public client, the clients configured in settings, and the
-clients registered in the store; `ClientLookup` finds any of them by id.
+"""OAuth clients: the well-known public client, the clients configured in settings, clients
+described by a metadata document at their client_id URL (`cimd`), and the clients registered in
+the store; `ClientLookup` finds any of them by id.
 
 `Client` implements Authlib's `ClientMixin`, so Authlib's grants ask it the questions RFC 6749
 leaves to the server: which redirect URIs, which auth method, which scopes.
@@ -11,6 +12,7 @@ import enum
 import hmac
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
@@ -19,6 +21,9 @@ from ..settings import ClientConfig
 from ..store.protocols import ClientStore
 from ..store.records import RegisteredClient, secret_hash
 from .redirect_uris import any_redirect_uri_matches, is_loopback_redirect_uri
+
+if TYPE_CHECKING:
+    from .cimd import MetadataDocuments
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
 CLAUDE_CALLBACKS = (
@@ -47,6 +52,8 @@ class ClientKind(enum.StrEnum):
     WELL_KNOWN = "well-known"  # built in: mcp-public-client
     CONFIGURED = "configured"  # IB_BRIDGE_CLIENTS, set by the operator
     REGISTERED = "registered"  # RFC 7591, described by the client itself
+    # A Client ID Metadata Document: described by the client itself, at its client_id URL.
+    METADATA_DOCUMENT = "metadata-document"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +146,20 @@ def registered_client(record: RegisteredClient) -> Client:
 
 class ClientLookup:
     """Finds a client by id: the well-known public client, then configured ones (settings),
+    then metadata documents (an http(s) URL as the id: fetched, or MetadataDocumentError),
     then registered ones (the store). Ids of the first two cannot be registered over."""
 
-    def __init__(self, configured: tuple[ClientConfig, ...], registered: ClientStore) -> None:
+    def __init__(
+        self,
+        configured: tuple[ClientConfig, ...],
+        registered: ClientStore,
+        documents: MetadataDocuments | None = None,
+    ) -> None:
         self._fixed = {MCP_PUBLIC_CLIENT_ID: MCP_PUBLIC_CLIENT}
         for config in configured:
             self._fixed[config.client_id] = configured_client(config)
         self._registered = registered
+        self.documents = documents
 
     def is_reserved(self, client_id: str) -> bool:
         return client_id in self._fixed
@@ -156,6 +170,8 @@ class ClientLookup:
         client = self._fixed.get(client_id)
         if client is not None:
             return client
+        if self.documents is not None and self.documents.handles(client_id):
+            return await self.documents.get(client_id)
         record = await self._registered.get_client(client_id)
         return registered_client(record) if record else None
 
