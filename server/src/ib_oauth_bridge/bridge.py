@@ -26,8 +26,8 @@ from .oauth.login_flow import LoginFlow
 from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
-from .ratelimit import RateLimiter
 from .outbound import SafeFetcher
+from .ratelimit import RateLimiter
 from .settings import Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import SidCipher, SidDecryptionError

@@ -22,14 +22,15 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
 
 from ..clock import Clock
 from ..errors import BridgeError
 from ..outbound import OutboundError, SafeFetcher
-from .clients import Client, ClientKind, is_loopback_redirect_uri
+from .clients import Client, ClientKind
+from .redirect_uris import RedirectURIError, check_redirect_uri
 
 log = logging.getLogger("ib_oauth_bridge.oauth")
 MIN_TTL = 5 * 60.0
@@ -167,22 +168,13 @@ def _redirect_uris(value: Any) -> tuple[str, ...]:
 
 
 def _check_redirect_uri(uri: str) -> None:
-    shown = uri[:80]
-    if len(uri) > MAX_URI_LENGTH or not uri.isascii() or any(ord(ch) <= 0x20 for ch in uri):
-        raise InvalidDocument(f"has a redirect URI that is not a valid URL ({shown!r})")
+    # The same rules as for registered clients (oauth/redirect_uris.py).
     try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise InvalidDocument(f"has a redirect URI that is not a valid URL ({shown!r})") from None
-    if not parts.scheme or parts.fragment or "#" in uri:
+        check_redirect_uri(uri)
+    except RedirectURIError as exc:
         raise InvalidDocument(
-            f"has a redirect URI that is not an absolute URL without a fragment ({shown!r})"
-        )
-    if parts.scheme == "http" and not is_loopback_redirect_uri(uri):
-        raise InvalidDocument(
-            f"has an http redirect URI that is not on a loopback host ({shown!r}); use https"
-        )
+            f"has a redirect URI that is not allowed ({uri[:80]!r}): {exc}"
+        ) from None
 
 
 def _optional_text(document: Mapping[str, Any], name: str, limit: int) -> str | None:
@@ -238,33 +230,9 @@ def _http_date(text: str) -> float | None:
 # The client ------------------------------------------------------------------------------
 
 
-def _loopback_without_port(uri: str) -> str | None:
-    """A loopback http redirect URI with its port removed (RFC 8252 7.3: the port is the
-    native app's choice at run time), or None for any other URI."""
-    if not is_loopback_redirect_uri(uri):
-        return None
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    return urlunsplit(parts._replace(netloc=f"[{host}]" if ":" in host else host))
-
-
-class MetadataDocumentClient(Client):
-    """A client described by its metadata document. Redirect URIs match exactly, except that
-    a loopback http one matches on any port (RFC 8252 7.3), path and query still exact."""
-
-    __slots__ = ()
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:
-            return True
-        requested = _loopback_without_port(redirect_uri)
-        return requested is not None and any(
-            _loopback_without_port(registered) == requested for registered in self.redirect_uris
-        )
-
-
-def metadata_client(metadata: ClientMetadata) -> MetadataDocumentClient:
-    return MetadataDocumentClient(
+def metadata_client(metadata: ClientMetadata) -> Client:
+    """Redirect URIs match as for every client: exactly, or a loopback one on any port."""
+    return Client(
         client_id=metadata.client_id,
         client_secret_hash=None,
         token_endpoint_auth_method="none",  # noqa: S106 - the auth method's name, not a secret
