@@ -81,7 +81,11 @@ class Bridge:
             trust_env=False,
             transport=ib_transport,
         )
-        clients = ClientLookup(settings.clients, store)
+        clients = ClientLookup(
+            settings.clients,
+            store,
+            public_client_redirect_uris=settings.public_client_redirect_uris,
+        )
         oauth = AuthorizationServer(
             settings,
             grants=store,

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
 from ..ib.platform import PlatformURLError
-from ..oauth.clients import Client
+from ..oauth.clients import Client, known_host_name
 from ..oauth.login_flow import INVALID_LINK
 from ..store.records import LoginStatus, LoginTransaction
 from ..web.templates import csp_source_for_redirect, render_page
@@ -81,6 +81,7 @@ def login_page(
         {
             "client_name": client.display_name,
             "redirect_host": urlsplit(redirect_uri).netloc,
+            "redirect_app": known_host_name(redirect_uri),  # "Claude", "Cursor", ... or None
             "platform_url": platform_url[:2048],
             "platform_pattern": " or ".join(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])

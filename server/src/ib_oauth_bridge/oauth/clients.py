@@ -7,6 +7,7 @@ leaves to the server: which redirect URIs, which auth method, which scopes.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hmac
 import ipaddress
@@ -20,10 +21,17 @@ from ..store.protocols import ClientStore
 from ..store.records import RegisteredClient, secret_hash
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
-CLAUDE_CALLBACKS = (
-    "https://claude.ai/api/mcp/auth_callback",
-    "https://claude.com/api/mcp/auth_callback",
-)
+# The exact callbacks of the MCP hosts the well-known public client serves, and the name of
+# each host for the login page. Matched exactly: no prefix, no case folding, no trailing slash.
+KNOWN_HOST_CALLBACKS: dict[str, str] = {
+    "https://claude.ai/api/mcp/auth_callback": "Claude",
+    "https://claude.com/api/mcp/auth_callback": "Claude",
+    "https://chatgpt.com/connector_platform_oauth_redirect": "ChatGPT",
+    "https://vscode.dev/redirect": "VS Code",
+    "https://insiders.vscode.dev/redirect": "VS Code",
+    "cursor://anysphere.cursor-mcp/oauth/callback": "Cursor",
+    "https://www.cursor.com/agents/mcp/oauth/callback": "Cursor",
+}
 SUPPORTED_SCOPES = ("ib.read", "ib.write")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -43,6 +51,12 @@ def is_loopback_redirect_uri(uri: str) -> bool:
         and not parts.password
         and not parts.fragment
     )
+
+
+def known_host_name(redirect_uri: str) -> str | None:
+    """The name of the MCP host a callback belongs to ("Claude", "ChatGPT", "VS Code",
+    "Cursor"), for pages that tell the user where they return; None for any other URI."""
+    return KNOWN_HOST_CALLBACKS.get(redirect_uri)
 
 
 def is_loopback_url(uri: str) -> bool:
@@ -117,7 +131,7 @@ MCP_PUBLIC_CLIENT = Client(
     client_id=MCP_PUBLIC_CLIENT_ID,
     client_secret_hash=None,
     token_endpoint_auth_method="none",  # noqa: S106 - the auth method's name, not a secret
-    redirect_uris=CLAUDE_CALLBACKS,
+    redirect_uris=tuple(KNOWN_HOST_CALLBACKS),
     allow_loopback=True,
     name="MCP client",
     kind=ClientKind.WELL_KNOWN,
@@ -149,8 +163,20 @@ class ClientLookup:
     """Finds a client by id: the well-known public client, then configured ones (settings),
     then registered ones (the store). Ids of the first two cannot be registered over."""
 
-    def __init__(self, configured: tuple[ClientConfig, ...], registered: ClientStore) -> None:
-        self._fixed = {MCP_PUBLIC_CLIENT_ID: MCP_PUBLIC_CLIENT}
+    def __init__(
+        self,
+        configured: tuple[ClientConfig, ...],
+        registered: ClientStore,
+        *,
+        public_client_redirect_uris: tuple[str, ...] = (),
+    ) -> None:
+        """`public_client_redirect_uris`: exact callbacks the operator adds to the well-known
+        public client's (IB_BRIDGE_PUBLIC_CLIENT_REDIRECT_URIS, checked by Settings)."""
+        public = MCP_PUBLIC_CLIENT
+        if public_client_redirect_uris:
+            extra = tuple(u for u in public_client_redirect_uris if u not in public.redirect_uris)
+            public = dataclasses.replace(public, redirect_uris=public.redirect_uris + extra)
+        self._fixed = {MCP_PUBLIC_CLIENT_ID: public}
         for config in configured:
             self._fixed[config.client_id] = configured_client(config)
         self._registered = registered
