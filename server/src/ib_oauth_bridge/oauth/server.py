@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..settings import Settings
 from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore
 from ..store.records import Grant, RefreshToken, secret_hash
+from .client_auth import register_client_auth
 from .clients import SUPPORTED_SCOPES, Client, ClientLookup
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
 from .keys import SigningKeys
@@ -93,6 +94,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_extension(self.issuer_parameter)
+        register_client_auth(self.register_client_auth_method)
         self.verifier = AccessTokenVerifier(
             keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
