@@ -91,6 +91,7 @@ class Bridge:
             grants=store,
             codes=store,
             refresh_tokens=store,
+            replay=store,
             clients=clients,
             keys=keys,
             clock=clock,

@@ -32,7 +32,12 @@ KNOWN_HOST_CALLBACKS: dict[str, str] = {
     "cursor://anysphere.cursor-mcp/oauth/callback": "Cursor",
     "https://www.cursor.com/agents/mcp/oauth/callback": "Cursor",
 }
-SUPPORTED_SCOPES = ("ib.read", "ib.write")
+# The proxy's scopes (what an access token may do at IB) ...
+PROXY_SCOPES = ("ib.read", "ib.write")
+# ... and every scope the authorization server knows: OpenID Connect's identity scopes, and
+# offline_access, which is accepted and changes nothing (every grant gets a refresh token).
+SUPPORTED_SCOPES = (*PROXY_SCOPES, "offline_access", "openid", "profile", "email")
+DEFAULT_SCOPES = PROXY_SCOPES  # when a request names no scope
 GRANT_TYPES = ("authorization_code", "refresh_token")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -104,7 +109,7 @@ class Client(ClientMixin):
 
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:
-            return " ".join(SUPPORTED_SCOPES)
+            return " ".join(DEFAULT_SCOPES)
         return " ".join(s for s in SUPPORTED_SCOPES if s in scope.split())
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
