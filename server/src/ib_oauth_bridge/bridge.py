@@ -90,12 +90,18 @@ class Bridge:
         documents = MetadataDocuments(
             SafeFetcher(dev_mode=settings.dev_mode, extra_ca_file=settings.dev_ca_file), clock
         )
-        clients = ClientLookup(settings.clients, store, documents)
+        clients = ClientLookup(
+            settings.clients,
+            store,
+            documents,
+            public_client_redirect_uris=settings.public_client_redirect_uris,
+        )
         oauth = AuthorizationServer(
             settings,
             grants=store,
             codes=store,
             refresh_tokens=store,
+            replay=store,
             clients=clients,
             keys=keys,
             clock=clock,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     allowed_resources: tuple[str, ...] = ()  # RFC 8707 resource indicators tokens may target
+    # Exact callbacks added to the well-known public client's (beyond the known MCP hosts').
+    public_client_redirect_uris: tuple[str, ...] = ()
     log_format: str = "json"  # "json" (one object per line) or "text"
     log_level: str = "INFO"
     # RFC 7591 dynamic client registration: open unless an initial access token is set.
@@ -159,6 +162,7 @@ class Settings:
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
+            "public_client_redirect_uris": get_list("PUBLIC_CLIENT_REDIRECT_URIS") or (),
             "log_format": (get("LOG_FORMAT") or defaults.log_format).lower(),
             "log_level": (get("LOG_LEVEL") or defaults.log_level).upper(),
             "registration_access_token": get("REGISTRATION_ACCESS_TOKEN"),
@@ -189,6 +193,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
             raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
+        for uri in self.public_client_redirect_uris:  # in dev mode too: a typo is never wanted
+            problem = exact_redirect_uri_problem(uri)
+            if problem:
+                raise SettingsError(f"{PREFIX}PUBLIC_CLIENT_REDIRECT_URIS entry {uri!r} {problem}")
         if self.dev_mode:
             return
         problems: list[str] = []
@@ -220,6 +228,34 @@ class Settings:
             problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
+
+
+_PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+")
+
+
+def exact_redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be an exact redirect URI of the public client, or None when it can:
+    https with a host, or a reverse-domain private-use scheme (RFC 8252 7.1, such as
+    `com.example.app:/callback`); never a fragment or userinfo (RFC 6749 3.1.2)."""
+    if uri != uri.strip() or any(ch.isspace() for ch in uri):
+        return "contains white space"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.fragment or "#" in uri:
+        return "must not have a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry user information"
+    if parts.scheme == "https":
+        return None if parts.hostname else "needs a host"
+    if _PRIVATE_USE_SCHEME.fullmatch(parts.scheme):
+        return None
+    return (
+        "must be an https:// URL or use a reverse-domain private-use scheme "
+        "(such as com.example.app:/callback); loopback http callbacks are always accepted"
+    )
 
 
 def _is_limited_host_pattern(pattern: str) -> bool:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
 from ..ib.platform import PlatformURLError
-from ..oauth.clients import Client, ClientKind
+from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK
 from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction
@@ -90,6 +90,7 @@ def login_page(
             "client_label": client_label(client),
             "client_verified": client.kind in VERIFIED_KINDS,
             "redirect_host": return_target(redirect_uri),
+            "redirect_app": known_host_name(redirect_uri),  # "Claude", "Cursor", ... or None
             "platform_url": platform_url[:2048],
             "platform_pattern": " or ".join(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])

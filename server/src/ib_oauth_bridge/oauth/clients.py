@@ -8,6 +8,7 @@ leaves to the server: which redirect URIs, which auth method, which scopes.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hmac
 import ipaddress
@@ -26,12 +27,30 @@ if TYPE_CHECKING:
     from .cimd import MetadataDocuments
 
 MCP_PUBLIC_CLIENT_ID = "mcp-public-client"
-CLAUDE_CALLBACKS = (
-    "https://claude.ai/api/mcp/auth_callback",
-    "https://claude.com/api/mcp/auth_callback",
-)
-SUPPORTED_SCOPES = ("ib.read", "ib.write")
+# The exact callbacks of the MCP hosts the well-known public client serves, and the name of
+# each host for the login page. Matched exactly: no prefix, no case folding, no trailing slash.
+KNOWN_HOST_CALLBACKS: dict[str, str] = {
+    "https://claude.ai/api/mcp/auth_callback": "Claude",
+    "https://claude.com/api/mcp/auth_callback": "Claude",
+    "https://chatgpt.com/connector_platform_oauth_redirect": "ChatGPT",
+    "https://vscode.dev/redirect": "VS Code",
+    "https://insiders.vscode.dev/redirect": "VS Code",
+    "cursor://anysphere.cursor-mcp/oauth/callback": "Cursor",
+    "https://www.cursor.com/agents/mcp/oauth/callback": "Cursor",
+}
+# The proxy's scopes (what an access token may do at IB) ...
+PROXY_SCOPES = ("ib.read", "ib.write")
+# ... and every scope the authorization server knows: OpenID Connect's identity scopes, and
+# offline_access, which is accepted and changes nothing (every grant gets a refresh token).
+SUPPORTED_SCOPES = (*PROXY_SCOPES, "offline_access", "openid", "profile", "email")
+DEFAULT_SCOPES = PROXY_SCOPES  # when a request names no scope
 GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+def known_host_name(redirect_uri: str) -> str | None:
+    """The name of the MCP host a callback belongs to ("Claude", "ChatGPT", "VS Code",
+    "Cursor"), for pages that tell the user where they return; None for any other URI."""
+    return KNOWN_HOST_CALLBACKS.get(redirect_uri)
 
 
 def is_loopback_url(uri: str) -> bool:
@@ -86,7 +105,8 @@ class Client(ClientMixin):
     def get_allowed_scope(self, scope: str | None) -> str:
         allowed = [s for s in SUPPORTED_SCOPES if self.scopes is None or s in self.scopes]
         if not scope:
-            return " ".join(allowed)
+            # With no scope asked: the defaults, within what the client registered.
+            return " ".join(s for s in DEFAULT_SCOPES if s in allowed)
         return " ".join(s for s in allowed if s in scope.split())
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -113,7 +133,7 @@ MCP_PUBLIC_CLIENT = Client(
     client_id=MCP_PUBLIC_CLIENT_ID,
     client_secret_hash=None,
     token_endpoint_auth_method="none",  # noqa: S106 - the auth method's name, not a secret
-    redirect_uris=CLAUDE_CALLBACKS,
+    redirect_uris=tuple(KNOWN_HOST_CALLBACKS),
     allow_loopback=True,
     name="MCP client",
     kind=ClientKind.WELL_KNOWN,
@@ -154,8 +174,16 @@ class ClientLookup:
         configured: tuple[ClientConfig, ...],
         registered: ClientStore,
         documents: MetadataDocuments | None = None,
+        *,
+        public_client_redirect_uris: tuple[str, ...] = (),
     ) -> None:
-        self._fixed = {MCP_PUBLIC_CLIENT_ID: MCP_PUBLIC_CLIENT}
+        """`public_client_redirect_uris`: exact callbacks the operator adds to the well-known
+        public client's (IB_BRIDGE_PUBLIC_CLIENT_REDIRECT_URIS, checked by Settings)."""
+        public = MCP_PUBLIC_CLIENT
+        if public_client_redirect_uris:
+            extra = tuple(u for u in public_client_redirect_uris if u not in public.redirect_uris)
+            public = dataclasses.replace(public, redirect_uris=public.redirect_uris + extra)
+        self._fixed = {MCP_PUBLIC_CLIENT_ID: public}
         for config in configured:
             self._fixed[config.client_id] = configured_client(config)
         self._registered = registered
