@@ -60,18 +60,23 @@ BAD_DOCUMENTS: dict[str, tuple[bytes, str]] = {
         "has no redirect_uris",
     ),
     "redirect_uri a number": (document(redirect_uris=[1]), "not all strings"),
-    "relative redirect_uri": (document(redirect_uris=["/callback"]), "not an absolute URL"),
+    # The same rules, and messages, as for registered clients (oauth/redirect_uris.py).
+    "relative redirect_uri": (document(redirect_uris=["/callback"]), "must be absolute"),
     "redirect_uri fragment": (
         document(redirect_uris=["https://app.example/cb#x"]),
-        "without a fragment",
+        "must not contain a fragment",
     ),
     "http redirect_uri": (
         document(redirect_uris=["http://app.example/cb"]),
-        "http redirect URI that is not on a loopback host",
+        "allowed only on a loopback host",
     ),
     "redirect_uri spaces": (
         document(redirect_uris=["https://app.example/a b"]),
-        "not a valid URL",
+        "whitespace or control characters",
+    ),
+    "javascript redirect_uri": (
+        document(redirect_uris=["javascript:alert(1)"]),
+        "is not allowed for a redirect URI",
     ),
     "too many redirect_uris": (
         document(redirect_uris=[f"https://app.example/{n}" for n in range(21)]),
