@@ -166,6 +166,8 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
              "introspect": True},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
+        # The session bridge serves many tests (and Schemathesis) from one address.
+        "IB_BRIDGE_REGISTRATION_RATE_LIMIT": "100000/minute",
     })
     env.update(extra)
     return env

@@ -48,7 +48,9 @@ from starlette.routing import Route
 
 log = logging.getLogger("webapp")
 
-SCOPE = "ib.read"  # this app only reads
+# This app only reads, and shows who is signed in: `profile` and `email` release the name and
+# e-mail at /userinfo.
+SCOPE = "ib.read profile email"
 SIGN_IN_TTL = 600.0  # seconds a started sign-in may take
 SESSION_COOKIE = "ib_webapp_session"  # distinct from the bridge's cookies on the same host
 

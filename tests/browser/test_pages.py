@@ -182,7 +182,7 @@ def test_without_javascript_the_forms_still_sign_in(
                 "client_id": "mcp-public-client",
                 "redirect_uri": f"{bridge.url}/",
                 "state": "no-js-state",
-                "scope": "ib.read",
+                "scope": "ib.read profile",  # profile: the name the playground shows
                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
                 "code_challenge_method": "S256",
                 "platform_url": emulator.platform_url,

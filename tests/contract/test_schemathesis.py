@@ -111,6 +111,16 @@ include-operation-id = "login_submit_platform"
 # the documented 400 invalid_platform; the host policy is beyond what a schema can say.
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "403", "410"]
 
+[[operations]]
+include-operation-id = "register"
+# Not a violation: schema-valid metadata may still name a redirect URI, a client URI or a scope
+# the bridge refuses with the documented 400 (`invalid_redirect_uri`, `invalid_client_metadata`);
+# those rules (https, loopback http, private-use schemes, supported scopes) are beyond a schema.
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
+# Not a violation: schema-violating metadata large enough (e.g. too many long redirect URIs) is
+# refused by the 16 KiB body cap first, with the documented 413, a rejection all the same.
+checks.negative_data_rejection.expected-statuses = ["400", "401", "413", "415", "429"]
+
 
 
 """

@@ -23,7 +23,8 @@ def test_code_exchange_gives_jwt_and_refresh_token(bridge: Bridge, emulator: Emu
 
 
 def test_userinfo_and_proxy_list(bridge: Bridge, emulator: Emulator) -> None:
-    tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url)).json()
+    tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url,
+                                            scope="ib.read ib.write email")).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     info = httpx.get(f"{bridge.url}/userinfo", headers=auth)
     assert info.status_code == 200, info.text

@@ -16,7 +16,7 @@ def test_authlib_client_flow(bridge: Bridge, emulator: Emulator) -> None:
     client = OAuth2Client(
         client_id="mcp-public-client",
         redirect_uri=LOOPBACK_REDIRECT,
-        scope="ib.read ib.write",
+        scope="ib.read ib.write profile",  # profile: the name at /userinfo
         code_challenge_method="S256",
         token_endpoint_auth_method="none",
     )

@@ -82,7 +82,7 @@ def test_login_end_to_end(bridge: Bridge, browser: Browser, tmp_path: Path) -> N
     params = authorization_params(browser.urls[0])
     assert params["client_id"] == "mcp-public-client"
     assert params["code_challenge_method"] == "S256"
-    assert params["scope"] == "ib.read ib.write"
+    assert params["scope"] == "ib.read ib.write profile email"
     assert params["redirect_uri"].startswith("http://127.0.0.1:")
     assert params["redirect_uri"].endswith("/callback")
     assert browser.callback is not None

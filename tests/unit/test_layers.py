@@ -13,7 +13,8 @@ import pytest
 import ib_oauth_bridge
 
 PACKAGE = Path(ib_oauth_bridge.__file__).parent
-DOMAIN_BASICS = {"settings", "errors", "clock"}
+# Top-level modules any domain layer may use; they import nothing of the package themselves.
+DOMAIN_BASICS = {"settings", "errors", "clock", "outbound"}
 ALLOWED = {
     "store": {"store"},
     "ib": {"ib", "store", *DOMAIN_BASICS},
@@ -54,6 +55,12 @@ def test_layer_imports_only_what_it_may(layer: str) -> None:
         if extra:
             wrong[str(path.relative_to(PACKAGE))] = sorted(extra)
     assert wrong == {}
+
+
+@pytest.mark.parametrize("module", ["clock", "errors", "outbound"])
+def test_basics_import_nothing_of_the_package(module: str) -> None:
+    source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+    assert internal_imports(source, ()) == set()
 
 
 def test_the_checker_sees_a_forbidden_import() -> None:

@@ -38,6 +38,7 @@ def test_good_production_settings_pass() -> None:
         ({"IB_BRIDGE_PLATFORM_HOSTS": "*.com"}, "does not limit hosts"),
         ({"IB_BRIDGE_PLATFORM_HOSTS": "*.intelligencebank.*"}, "does not limit hosts"),
         ({"IB_BRIDGE_DEV_IB_URLS": "http://127.0.0.1:8001"}, "dev mode only"),
+        ({"IB_BRIDGE_DEV_CA_FILE": __file__}, "DEV_CA_FILE is for dev mode only"),
     ],
 )
 def test_unsafe_production_settings_are_refused(change: dict[str, str], message: str) -> None:
@@ -47,6 +48,12 @@ def test_unsafe_production_settings_are_refused(change: dict[str, str], message:
 
 def test_dev_mode_allows_http_and_no_keys() -> None:
     Settings.from_env({"IB_BRIDGE_DEV": "1", "IB_BRIDGE_ISSUER": "http://127.0.0.1:8000"}).check()
+
+
+def test_the_dev_ca_file_must_exist(tmp_path) -> None:
+    dev = {"IB_BRIDGE_DEV": "1", "IB_BRIDGE_DEV_CA_FILE": str(tmp_path / "missing.pem")}
+    with pytest.raises(SettingsError, match=r"DEV_CA_FILE .* is not a file"):
+        Settings.from_env(dev).check()
 
 
 @pytest.mark.parametrize(

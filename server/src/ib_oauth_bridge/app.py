@@ -31,7 +31,15 @@ from .settings import Settings
 from .store import Store
 
 log = logging.getLogger("ib_oauth_bridge")
-CORS_PATHS = ("/token", "/revoke", "/userinfo", "/proxy/", "/.well-known/", "/jwks.json")
+CORS_PATHS = (
+    "/token",
+    "/revoke",
+    "/register",
+    "/userinfo",
+    "/proxy/",
+    "/.well-known/",
+    "/jwks.json",
+)
 
 
 class OwnAnswersGZip:

@@ -82,8 +82,14 @@ class BearerTokenBackend(AuthenticationBackend):
         header = conn.headers.get("authorization")
         if not header:
             raise BearerAuthError("An access token is required.", error=None)
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            # Another scheme (Basic, Digest, a bare token) carries no bearer token: RFC 6750 3.1
+            # answers that like a missing header, 401 with no error code.
+            raise BearerAuthError(
+                "An access token is required: send 'Authorization: Bearer <token>'.", error=None
+            )
+        if not token.strip():
             raise BearerAuthError(
                 "Send the access token as 'Authorization: Bearer <token>'.",
                 error="invalid_request",

@@ -20,11 +20,15 @@ from .ib.browser_login import BrowserLoginClient
 from .ib.platform import HostPolicy
 from .ib.session import IBSession, SessionCache
 from .ib.upstream import Upstream
+from .oauth.cimd import MetadataDocuments
 from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeys
 from .oauth.login_flow import LoginFlow
+from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
+from .outbound import SafeFetcher
+from .ratelimit import RateLimiter
 from .settings import Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import SidCipher, SidDecryptionError
@@ -47,6 +51,7 @@ class Bridge:
     http: httpx.AsyncClient  # IB's browser-login API
     upstream: Upstream  # the proxy's connection pool to IB
     sessions: SessionCache  # live sessions for the proxy's hot path
+    registration_limiter: RateLimiter  # per client IP, at /register
 
     @classmethod
     def from_settings(
@@ -80,15 +85,34 @@ class Bridge:
             trust_env=False,
             transport=ib_transport,
         )
-        clients = ClientLookup(settings.clients, store)
+        # Client ID Metadata Documents: fetched from the client's own URL, never from ours.
+        documents = MetadataDocuments(
+            SafeFetcher(dev_mode=settings.dev_mode, extra_ca_file=settings.dev_ca_file), clock
+        )
+        clients = ClientLookup(
+            settings.clients,
+            store,
+            documents,
+            public_client_redirect_uris=settings.public_client_redirect_uris,
+        )
         oauth = AuthorizationServer(
             settings,
             grants=store,
             codes=store,
             refresh_tokens=store,
+            replay=store,
             clients=clients,
             keys=keys,
             clock=clock,
+        )
+        oauth.register_endpoint(
+            ClientRegistrationEndpoint(
+                store=store,
+                clients=clients,
+                initial_access_token=settings.registration_access_token,
+                unused_ttl=settings.registration_unused_ttl,
+                clock=clock,
+            )
         )
         host_policy = HostPolicy(settings.platform_hosts, settings.dev_ib_urls)
         sessions = SessionCache(store, clock)
@@ -121,6 +145,7 @@ class Bridge:
             http=http,
             upstream=upstream,
             sessions=sessions,
+            registration_limiter=RateLimiter(settings.registration_rate_limit, name="registration"),
         )
 
     @property

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import limits
 
 PREFIX = "IB_BRIDGE_"
 
@@ -47,6 +50,9 @@ class Settings:
     # Dev mode only: base URLs (scheme://host:port) of the emulator, allowed over http and
     # on loopback, both for the platform and the API host it reports.
     dev_ib_urls: tuple[str, ...] = ()
+    # Dev mode only: a PEM file of extra CA certificates trusted when fetching client ID
+    # metadata documents (tests serve https documents on loopback with their own CA).
+    dev_ca_file: Path | None = None
     # Signing key: a private JWK (JSON) or a path to a file holding one.
     signing_key: str | None = None
     previous_signing_keys: tuple[str, ...] = ()
@@ -67,8 +73,14 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     allowed_resources: tuple[str, ...] = ()  # RFC 8707 resource indicators tokens may target
+    # Exact callbacks added to the well-known public client's (beyond the known MCP hosts').
+    public_client_redirect_uris: tuple[str, ...] = ()
     log_format: str = "json"  # "json" (one object per line) or "text"
     log_level: str = "INFO"
+    # RFC 7591 dynamic client registration: open unless an initial access token is set.
+    registration_access_token: str | None = None
+    registration_rate_limit: str = "10/minute"  # per client IP, `limits` notation
+    registration_unused_ttl: int = 24 * 3600  # a registration never used to sign in expires
 
     @property
     def database_path(self) -> Path:
@@ -136,6 +148,7 @@ class Settings:
             "store_url": get("STORE_URL"),
             "platform_hosts": get_list("PLATFORM_HOSTS") or defaults.platform_hosts,
             "dev_ib_urls": get_list("DEV_IB_URLS") or (),
+            "dev_ca_file": Path(ca) if (ca := get("DEV_CA_FILE")) else None,
             "signing_key": get("SIGNING_KEY"),
             "previous_signing_keys": get_list("PREVIOUS_SIGNING_KEYS") or (),
             "encryption_key": get("ENCRYPTION_KEY"),
@@ -149,8 +162,15 @@ class Settings:
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
+            "public_client_redirect_uris": get_list("PUBLIC_CLIENT_REDIRECT_URIS") or (),
             "log_format": (get("LOG_FORMAT") or defaults.log_format).lower(),
             "log_level": (get("LOG_LEVEL") or defaults.log_level).upper(),
+            "registration_access_token": get("REGISTRATION_ACCESS_TOKEN"),
+            "registration_rate_limit": get("REGISTRATION_RATE_LIMIT")
+            or defaults.registration_rate_limit,
+            "registration_unused_ttl": get_int(
+                "REGISTRATION_UNUSED_TTL", defaults.registration_unused_ttl
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -162,6 +182,21 @@ class Settings:
         issuer = urlsplit(self.issuer)
         if not issuer.scheme or not issuer.netloc or issuer.query or issuer.fragment:
             raise SettingsError(f"{PREFIX}ISSUER must be an absolute URL, got {self.issuer!r}")
+        try:
+            limits.parse(self.registration_rate_limit)
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}REGISTRATION_RATE_LIMIT must read like '10/minute' or '100/hour', "
+                f"got {self.registration_rate_limit!r}"
+            ) from None
+        if self.registration_unused_ttl <= 0:
+            raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
+        if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
+            raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
+        for uri in self.public_client_redirect_uris:  # in dev mode too: a typo is never wanted
+            problem = exact_redirect_uri_problem(uri)
+            if problem:
+                raise SettingsError(f"{PREFIX}PUBLIC_CLIENT_REDIRECT_URIS entry {uri!r} {problem}")
         if self.dev_mode:
             return
         problems: list[str] = []
@@ -189,8 +224,38 @@ class Settings:
                 )
         if self.dev_ib_urls:
             problems.append(f"{PREFIX}DEV_IB_URLS is for dev mode only: unset it")
+        if self.dev_ca_file is not None:
+            problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
+
+
+_PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+")
+
+
+def exact_redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be an exact redirect URI of the public client, or None when it can:
+    https with a host, or a reverse-domain private-use scheme (RFC 8252 7.1, such as
+    `com.example.app:/callback`); never a fragment or userinfo (RFC 6749 3.1.2)."""
+    if uri != uri.strip() or any(ch.isspace() for ch in uri):
+        return "contains white space"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.fragment or "#" in uri:
+        return "must not have a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry user information"
+    if parts.scheme == "https":
+        return None if parts.hostname else "needs a host"
+    if _PRIVATE_USE_SCHEME.fullmatch(parts.scheme):
+        return None
+    return (
+        "must be an https:// URL or use a reverse-domain private-use scheme "
+        "(such as com.example.app:/callback); loopback http callbacks are always accepted"
+    )
 
 
 def _is_limited_host_pattern(pattern: str) -> bool:

@@ -20,7 +20,9 @@ from .stores import TokenStore
 from .tokens import Tokens
 
 PUBLIC_CLIENT_ID = "mcp-public-client"
-DEFAULT_SCOPE = "ib.read ib.write"
+# The IB API, and the name and e-mail that `IB.user()` shows (the bridge releases them at
+# /userinfo only to tokens with `profile` and `email`).
+DEFAULT_SCOPE = "ib.read ib.write profile email"
 
 
 def authorization_url(

@@ -1,10 +1,26 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .authorization_server_metadata import AuthorizationServerMetadata
+from .client_information import ClientInformation
+from .client_metadata import ClientMetadata
+from .client_metadata_grant_types_type_0_item import ClientMetadataGrantTypesType0Item
+from .client_metadata_response_types_type_0_item import ClientMetadataResponseTypesType0Item
+from .client_metadata_token_endpoint_auth_method_type_1 import (
+    ClientMetadataTokenEndpointAuthMethodType1,
+)
+from .client_metadata_token_endpoint_auth_method_type_2_type_1 import (
+    ClientMetadataTokenEndpointAuthMethodType2Type1,
+)
+from .client_metadata_token_endpoint_auth_method_type_3_type_1 import (
+    ClientMetadataTokenEndpointAuthMethodType3Type1,
+)
 from .csrf_form import CsrfForm
 from .health import Health
 from .health_status import HealthStatus
 from .ib_json import IBJson
+from .introspection_request import IntrospectionRequest
+from .introspection_request_token_type_hint import IntrospectionRequestTokenTypeHint
+from .introspection_response import IntrospectionResponse
 from .jwk import JWK
 from .jwk_set import JWKSet
 from .login_started import LoginStarted
@@ -27,10 +43,20 @@ from .user_info import UserInfo
 
 __all__ = (
     "AuthorizationServerMetadata",
+    "ClientInformation",
+    "ClientMetadata",
+    "ClientMetadataGrantTypesType0Item",
+    "ClientMetadataResponseTypesType0Item",
+    "ClientMetadataTokenEndpointAuthMethodType1",
+    "ClientMetadataTokenEndpointAuthMethodType2Type1",
+    "ClientMetadataTokenEndpointAuthMethodType3Type1",
     "CsrfForm",
     "Health",
     "HealthStatus",
     "IBJson",
+    "IntrospectionRequest",
+    "IntrospectionRequestTokenTypeHint",
+    "IntrospectionResponse",
     "JWK",
     "JWKSet",
     "LoginStarted",

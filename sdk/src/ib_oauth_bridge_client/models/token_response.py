@@ -21,6 +21,9 @@ class TokenResponse:
         expires_in (int): Access token lifetime in seconds (capped at the IB session end).
         refresh_token (str | Unset): Opaque, single-use refresh token; rotated on every refresh.
         scope (str | Unset): Space-separated granted scopes.
+        id_token (str | Unset): OpenID Connect ID token (ES256 JWT, `kid` in `/jwks.json`), when the scope has `openid`:
+            `iss`, `sub`, `aud` (the client id), `iat`, `exp` (at most the access token's), `auth_time`, `at_hash`, `nonce`
+            (code exchange only, when sent), and the claims of `profile` and `email`.
     """
 
     access_token: str
@@ -28,6 +31,7 @@ class TokenResponse:
     expires_in: int
     refresh_token: str | Unset = UNSET
     scope: str | Unset = UNSET
+    id_token: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,6 +44,8 @@ class TokenResponse:
         refresh_token = self.refresh_token
 
         scope = self.scope
+
+        id_token = self.id_token
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -54,6 +60,8 @@ class TokenResponse:
             field_dict["refresh_token"] = refresh_token
         if scope is not UNSET:
             field_dict["scope"] = scope
+        if id_token is not UNSET:
+            field_dict["id_token"] = id_token
 
         return field_dict
 
@@ -70,12 +78,15 @@ class TokenResponse:
 
         scope = d.pop("scope", UNSET)
 
+        id_token = d.pop("id_token", UNSET)
+
         token_response = cls(
             access_token=access_token,
             token_type=token_type,
             expires_in=expires_in,
             refresh_token=refresh_token,
             scope=scope,
+            id_token=id_token,
         )
 
         token_response.additional_properties = d

@@ -13,39 +13,34 @@ T = TypeVar("T", bound="UserInfo")
 
 @_attrs_define
 class UserInfo:
-    """Claims about the user, from IB's login answer. Never includes the IB session id.
+    """Claims about the user, from IB's login answer, as the token's scopes release them (see `/userinfo`). Never includes
+    the IB session id.
 
-    Attributes:
-        sub (str): Subject; IB's user UUID.
-        ib_client_id (str): IB's customer id (the `{clientid}` of v3 API paths).
-        ib_platform_url (str): The customer's platform URL.
-        ib_api_url (str): The session's `apiV3url`.
-        name (str | Unset):
-        given_name (str | Unset):
-        family_name (str | Unset):
-        email (str | Unset):
-        ib_client_name (str | Unset): IB's customer name.
+        Attributes:
+            sub (str): Subject; IB's user UUID.
+            name (str | Unset): `profile` scope.
+            given_name (str | Unset): `profile` scope.
+            family_name (str | Unset): `profile` scope.
+            email (str | Unset): `email` scope. IB does not say whether it is verified, so no `email_verified`.
+            ib_client_id (str | Unset): IB's customer id (the `{clientid}` of v3 API paths); `ib.read` or `ib.write`.
+            ib_client_name (str | Unset): IB's customer name.
+            ib_platform_url (str | Unset): The customer's platform URL.
+            ib_api_url (str | Unset): The session's `apiV3url`.
     """
 
     sub: str
-    ib_client_id: str
-    ib_platform_url: str
-    ib_api_url: str
     name: str | Unset = UNSET
     given_name: str | Unset = UNSET
     family_name: str | Unset = UNSET
     email: str | Unset = UNSET
+    ib_client_id: str | Unset = UNSET
     ib_client_name: str | Unset = UNSET
+    ib_platform_url: str | Unset = UNSET
+    ib_api_url: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         sub = self.sub
-
-        ib_client_id = self.ib_client_id
-
-        ib_platform_url = self.ib_platform_url
-
-        ib_api_url = self.ib_api_url
 
         name = self.name
 
@@ -55,16 +50,19 @@ class UserInfo:
 
         email = self.email
 
+        ib_client_id = self.ib_client_id
+
         ib_client_name = self.ib_client_name
+
+        ib_platform_url = self.ib_platform_url
+
+        ib_api_url = self.ib_api_url
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "sub": sub,
-                "ib_client_id": ib_client_id,
-                "ib_platform_url": ib_platform_url,
-                "ib_api_url": ib_api_url,
             }
         )
         if name is not UNSET:
@@ -75,8 +73,14 @@ class UserInfo:
             field_dict["family_name"] = family_name
         if email is not UNSET:
             field_dict["email"] = email
+        if ib_client_id is not UNSET:
+            field_dict["ib_client_id"] = ib_client_id
         if ib_client_name is not UNSET:
             field_dict["ib_client_name"] = ib_client_name
+        if ib_platform_url is not UNSET:
+            field_dict["ib_platform_url"] = ib_platform_url
+        if ib_api_url is not UNSET:
+            field_dict["ib_api_url"] = ib_api_url
 
         return field_dict
 
@@ -84,12 +88,6 @@ class UserInfo:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         sub = d.pop("sub")
-
-        ib_client_id = d.pop("ib_client_id")
-
-        ib_platform_url = d.pop("ib_platform_url")
-
-        ib_api_url = d.pop("ib_api_url")
 
         name = d.pop("name", UNSET)
 
@@ -99,18 +97,24 @@ class UserInfo:
 
         email = d.pop("email", UNSET)
 
+        ib_client_id = d.pop("ib_client_id", UNSET)
+
         ib_client_name = d.pop("ib_client_name", UNSET)
+
+        ib_platform_url = d.pop("ib_platform_url", UNSET)
+
+        ib_api_url = d.pop("ib_api_url", UNSET)
 
         user_info = cls(
             sub=sub,
-            ib_client_id=ib_client_id,
-            ib_platform_url=ib_platform_url,
-            ib_api_url=ib_api_url,
             name=name,
             given_name=given_name,
             family_name=family_name,
             email=email,
+            ib_client_id=ib_client_id,
             ib_client_name=ib_client_name,
+            ib_platform_url=ib_platform_url,
+            ib_api_url=ib_api_url,
         )
 
         user_info.additional_properties = d

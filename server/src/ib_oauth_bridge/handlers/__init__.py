@@ -6,7 +6,7 @@ Handlers read requests and render answers; the protocol lives below them in `oau
 from __future__ import annotations
 
 from ..routing import Handler
-from . import authorize, discovery, ops, proxy, token
+from . import authorize, discovery, ops, proxy, registration, token
 
 PROXY_OPERATIONS = tuple(
     f"proxy_{method}" for method in ("get", "head", "post", "put", "patch", "delete")
@@ -21,6 +21,7 @@ HANDLERS: dict[str, Handler] = {
     "token": token.token,
     "revoke": token.revoke,
     "introspect": token.introspect,
+    "register": registration.register,
     "userinfo": token.userinfo,
     "authorization_server_metadata": discovery.authorization_server_metadata,
     "openid_configuration": discovery.openid_configuration,

@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
 from ..ib.platform import PlatformURLError
-from ..oauth.clients import Client
+from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK
+from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction
 from ..web.templates import csp_source_for_redirect, render_page
 from .errors import render_error, wants_json
@@ -24,6 +25,10 @@ from .forms import read_form
 MAX_QUERY_BYTES = 8 * 1024
 PARAMETER_LIMITS = {"state": 1024, "code_challenge": 128}  # others: 2048, as the contract says
 NO_STORE = {"Cache-Control": "no-store"}
+# Clients whose name the page may state as fact: the bridge's own and the operator's. Every
+# other kind (registered, and clients described by a metadata document) describes itself.
+VERIFIED_KINDS = frozenset({ClientKind.WELL_KNOWN, ClientKind.CONFIGURED})
+CLIENT_LABEL_LENGTH = 80
 
 
 # /authorize -----------------------------------------------------------------------------------
@@ -79,8 +84,13 @@ def login_page(
         request,
         "login.html",
         {
-            "client_name": client.display_name,
-            "redirect_host": urlsplit(redirect_uri).netloc,
+            # The hook for naming the client: `client_label` is what the page calls it, and
+            # `client_verified` says whether that name comes from the operator (or the bridge
+            # itself) or only from the client's own description of itself.
+            "client_label": client_label(client),
+            "client_verified": client.kind in VERIFIED_KINDS,
+            "redirect_host": return_target(redirect_uri),
+            "redirect_app": known_host_name(redirect_uri),  # "Claude", "Cursor", ... or None
             "platform_url": platform_url[:2048],
             "platform_pattern": " or ".join(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
@@ -101,6 +111,24 @@ def login_page(
         status_code=status_code,
         form_action=csp_source_for_redirect(redirect_uri),
     )
+
+
+def client_label(client: Client) -> str | None:
+    """The client's name fit for the page (the template escapes it): control and formatting
+    characters removed, at most CLIENT_LABEL_LENGTH characters; None when a self-described
+    client gave no name."""
+    if client.name:
+        return clean_text(client.name, CLIENT_LABEL_LENGTH) or None
+    return client.client_id if client.kind in VERIFIED_KINDS else None
+
+
+def return_target(redirect_uri: str) -> str:
+    """Where the browser goes back to, as the page names it: the host of a web redirect URI,
+    the scheme (and authority) of a native app's private-use URI."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme in {"http", "https"}:
+        return parts.netloc
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
 
 
 # The page's endpoints ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..bridge import Bridge, bridge_of
-from ..oauth.clients import SUPPORTED_SCOPES
+from ..oauth.clients import PROXY_SCOPES, SUPPORTED_SCOPES
+from ..oauth.oidc import CLAIMS_SUPPORTED
 
 
 def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
             "client_secret_basic",
             "client_secret_post",
         ],
+        "registration_endpoint": f"{issuer}/register",
         "revocation_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",
@@ -42,8 +44,14 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         ],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
+        # OpenID Connect Discovery 1.0: only what the bridge does.
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
         "service_documentation": f"{issuer}/openapi.yaml",
     }
 
@@ -63,7 +71,8 @@ async def protected_resource_metadata(request: Request) -> Response:
             "resource": settings.proxy_resource,
             "authorization_servers": [settings.issuer],
             "bearer_methods_supported": ["header"],
-            "scopes_supported": list(SUPPORTED_SCOPES),
+            # The proxy's own scopes: an MCP client asks for these, not the OpenID ones.
+            "scopes_supported": list(PROXY_SCOPES),
             "resource_name": "IntelligenceBank API through the IB OAuth Bridge",
             "resource_documentation": f"{settings.issuer}/openapi.yaml",
         }

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from ..auth import TokenUser
 from ..bridge import bridge_of
 from ..errors import BridgeError
+from ..oauth.oidc import released_claims
 from ..oauth.requests import BridgeOAuth2Request
 from ..oauth.server import OAuthResponse
 from .errors import NO_STORE
@@ -63,8 +64,10 @@ async def introspect(request: Request) -> Response:
 
 
 async def userinfo(request: Request) -> Response:
+    """OpenID Connect UserInfo: the claims the token's scopes release (`oauth.oidc`)."""
     user: TokenUser = request.user
     assert user.session is not None, "the bridge's own middleware attaches the session"
-    claims = dict(user.session.grant.user)
-    claims["sub"] = user.claims.subject
+    claims = released_claims(
+        user.session.grant.user, user.claims.subject, user.claims.scopes, ib_claims=True
+    )
     return JSONResponse(claims, headers=NO_STORE)

@@ -60,6 +60,21 @@ class IssuedCode:
     def get_scope(self) -> str:
         return self.record.scope
 
+    # OpenID Connect (Authlib's oidc.core AuthorizationCodeMixin) ---------------------------
+
+    def get_nonce(self) -> str | None:
+        return self.record.nonce
+
+    def get_auth_time(self) -> int | None:
+        """None: `auth_time` comes from the grant (oauth.oidc), which the code only names."""
+        return None
+
+    def get_acr(self) -> str | None:
+        return None
+
+    def get_amr(self) -> list[str] | None:
+        return None  # IB does not say how the user signed in (password, SSO, MFA)
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedRefreshToken:

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -280,6 +281,8 @@ class LoginFlow:
         done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
         if await self.transactions.finish_transaction(key, done):
             log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
+            # A registration that has signed someone in is in use: it no longer expires.
+            await self.clients.mark_used(done.client_id)
             return done
         # Another worker completed this login first: the grant made here must not live on.
         await self.oauth.end_grant(grant_id, "login completed by another worker")
@@ -342,9 +345,14 @@ class LoginFlow:
         request = BridgeOAuth2Request("GET", f"{self.settings.issuer}/authorize", {}, query)
         response = await self.oauth.authorization_response(request, AuthorizedUser(grant))
         location = response.location
-        if response.status_code != 302 or not location or "code=" not in location:
+        answer = dict(parse_qsl(urlsplit(location or "").query))
+        if response.status_code != 302 or not location or "code" not in answer:
             await self.oauth.end_grant(grant_id, "the authorization request could not be replayed")
-            raise OAuth2Error(description="the authorization request could not be replayed")
+            raise OAuth2Error(
+                error=answer.get("error"),
+                description=answer.get("error_description")
+                or "the authorization request could not be replayed",
+            )
         return grant_id, location
 
     # cancel ----------------------------------------------------------------------------------

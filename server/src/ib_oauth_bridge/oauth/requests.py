@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 
 Params = Sequence[tuple[str, str]]
 
@@ -62,3 +63,25 @@ class BridgeOAuth2Request(OAuth2Request):
             if len(values) > 1:
                 return name
         return None
+
+
+class _JsonObjectPayload(JsonPayload):
+    def __init__(self, data: Mapping[str, object]) -> None:
+        self._data = dict(data)
+
+    @property
+    def data(self) -> dict[str, object]:
+        return self._data
+
+
+class BridgeJsonRequest(JsonRequest):
+    """A JSON request (dynamic client registration) whose body the HTTP layer has already read
+    and parsed into an object."""
+
+    def __init__(
+        self, method: str, uri: str, headers: Mapping[str, str], data: Mapping[str, object]
+    ) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self.payload = _JsonObjectPayload(data)
+        self.credential: object = None  # what authenticated the request (Authlib sets it)
+        self.client_metadata: dict[str, Any] = {}  # the validated metadata, once extracted

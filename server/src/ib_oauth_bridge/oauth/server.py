@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, TypeVarTuple, Unpack
@@ -18,22 +19,28 @@ from typing import Any, TypeVar, TypeVarTuple, Unpack
 import anyio.from_thread
 import anyio.to_thread
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.grants import AuthorizationEndpointMixin
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..clock import Clock
 from ..settings import Settings
-from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore
+from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore, ReplayCache
 from ..store.records import Grant, RefreshToken, secret_hash
+from .client_auth import register_client_auth
 from .clients import SUPPORTED_SCOPES, Client, ClientLookup
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
 from .introspection import IntrospectionEndpoint
 from .keys import SigningKeys
-from .requests import BridgeOAuth2Request
+from .oidc import OpenIDCodeExtension, OpenIDRefreshExtension
+from .requests import BridgeJsonRequest, BridgeOAuth2Request
 from .revocation import RevocationEndpoint
 from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser
 
 log = logging.getLogger("ib_oauth_bridge.oauth")
+# Scope tokens as RFC 6749 3.3 spells them, safe to echo in an error description.
+_SCOPE_TOKENS = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -73,6 +80,7 @@ class AuthorizationServer(_AuthorizationServer):
         grants: GrantStore,
         codes: CodeStore,
         refresh_tokens: RefreshTokenStore,
+        replay: ReplayCache,
         clients: ClientLookup,
         keys: SigningKeys,
         clock: Clock,
@@ -82,6 +90,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.grants = grants
         self.codes = codes
         self.refresh_tokens = refresh_tokens
+        self.replay = replay
         self.clients = clients
         self.clock = clock
         # Told the id of every grant this process ends (the proxy's session cache listens).
@@ -93,9 +102,17 @@ class AuthorizationServer(_AuthorizationServer):
                 settings.issuer, keys, settings.access_token_ttl, settings.proxy_resource, clock
             ),
         )
-        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
-        self.register_grant(RefreshTokenGrant)
+        id_token = (settings.issuer, keys, settings.access_token_ttl, clock)
+        self.register_grant(
+            AuthorizationCodeGrant,
+            [
+                S256CodeChallenge(required=True),
+                OpenIDCodeExtension(*id_token, spend_nonce=self._spend_nonce),
+            ],
+        )
+        self.register_grant(RefreshTokenGrant, [OpenIDRefreshExtension(*id_token)])
         self.register_extension(self.issuer_parameter)
+        register_client_auth(self.register_client_auth_method)
         self.verifier = AccessTokenVerifier(
             keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
@@ -119,7 +136,9 @@ class AuthorizationServer(_AuthorizationServer):
         )
         return response
 
-    async def endpoint_response(self, name: str, request: BridgeOAuth2Request) -> OAuthResponse:
+    async def endpoint_response(
+        self, name: str, request: BridgeOAuth2Request | BridgeJsonRequest
+    ) -> OAuthResponse:
         response: OAuthResponse = await anyio.to_thread.run_sync(
             self.create_endpoint_response, name, request
         )
@@ -143,7 +162,10 @@ class AuthorizationServer(_AuthorizationServer):
         """Issue the code for a validated request on behalf of `user` (the login is done)."""
 
         def respond() -> OAuthResponse:
-            grant = self.get_consent_grant(request, end_user=user)
+            # Validated once, here, with the user known: the OpenID nonce is spent as the
+            # request is validated, so validating it twice would refuse it the second time.
+            request.user = user
+            grant = self.get_authorization_grant(request)
             response: OAuthResponse = self.create_authorization_response(
                 request, grant_user=user, grant=grant
             )
@@ -152,6 +174,24 @@ class AuthorizationServer(_AuthorizationServer):
         return await anyio.to_thread.run_sync(respond)
 
     # Authlib's hooks (called in the worker thread) -------------------------------------------
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """Refuse any scope the bridge does not know, naming the ones it does (Authlib's own
+        check says only `invalid_scope`)."""
+        unknown = [s for s in scope_to_list(scope) or [] if s not in SUPPORTED_SCOPES]
+        if unknown:
+            named = " ".join(unknown) if _SCOPE_TOKENS.fullmatch(" ".join(unknown)) else ""
+            raise InvalidScopeError(
+                (f"Unknown scope: {named[:200]}. " if named else "Unknown scope. ")
+                + "Supported scopes: "
+                + " ".join(SUPPORTED_SCOPES)
+                + "."
+            )
+
+    def _spend_nonce(self, key: str, user: AuthorizedUser) -> bool:
+        """Record an OpenID nonce as spent by a code; False when it already was. Remembered
+        until the IB session ends: no ID token carrying it can live longer."""
+        return self.call(self.replay.remember, key, user.grant.session_expires_at)
 
     def query_client(self, client_id: str) -> Client | None:
         return self.call(self.clients.get, client_id)
@@ -180,6 +220,9 @@ class AuthorizationServer(_AuthorizationServer):
             )
 
     def create_oauth2_request(self, request: BridgeOAuth2Request) -> BridgeOAuth2Request:
+        return request
+
+    def create_json_request(self, request: BridgeJsonRequest) -> BridgeJsonRequest:
         return request
 
     def handle_response(

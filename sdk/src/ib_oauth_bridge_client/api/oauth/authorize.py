@@ -17,6 +17,8 @@ def _get_kwargs(
     code_challenge: str | Unset = UNSET,
     code_challenge_method: str | Unset = UNSET,
     scope: str | Unset = UNSET,
+    nonce: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
     resource: str | Unset = UNSET,
     platform_url: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -36,6 +38,10 @@ def _get_kwargs(
     params["code_challenge_method"] = code_challenge_method
 
     params["scope"] = scope
+
+    params["nonce"] = nonce
+
+    params["prompt"] = prompt
 
     params["resource"] = resource
 
@@ -94,6 +100,8 @@ def sync_detailed(
     code_challenge: str | Unset = UNSET,
     code_challenge_method: str | Unset = UNSET,
     scope: str | Unset = UNSET,
+    nonce: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
     resource: str | Unset = UNSET,
     platform_url: str | Unset = UNSET,
 ) -> Response[Any | str]:
@@ -102,7 +110,8 @@ def sync_detailed(
      OAuth 2.1 authorization endpoint (RFC 6749 section 4.1.1) with PKCE (RFC 7636, `S256` only),
     resource indicators (RFC 8707) and the `iss` response parameter (RFC 9207).
 
-    The client and redirect URI are checked first. A missing or unknown `client_id`, a redirect URI
+    The client and redirect URI are checked first. A missing or unknown `client_id`, a Client ID
+    Metadata Document that cannot be fetched or is not valid (the page says why), a redirect URI
     that is not registered for the client, or a parameter longer than its `maxLength` gets the
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
@@ -120,6 +129,8 @@ def sync_detailed(
         code_challenge (str | Unset):
         code_challenge_method (str | Unset):
         scope (str | Unset):
+        nonce (str | Unset):
+        prompt (str | Unset):
         resource (str | Unset):
         platform_url (str | Unset):
 
@@ -139,6 +150,8 @@ def sync_detailed(
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
         scope=scope,
+        nonce=nonce,
+        prompt=prompt,
         resource=resource,
         platform_url=platform_url,
     )
@@ -160,6 +173,8 @@ def sync(
     code_challenge: str | Unset = UNSET,
     code_challenge_method: str | Unset = UNSET,
     scope: str | Unset = UNSET,
+    nonce: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
     resource: str | Unset = UNSET,
     platform_url: str | Unset = UNSET,
 ) -> Any | str | None:
@@ -168,7 +183,8 @@ def sync(
      OAuth 2.1 authorization endpoint (RFC 6749 section 4.1.1) with PKCE (RFC 7636, `S256` only),
     resource indicators (RFC 8707) and the `iss` response parameter (RFC 9207).
 
-    The client and redirect URI are checked first. A missing or unknown `client_id`, a redirect URI
+    The client and redirect URI are checked first. A missing or unknown `client_id`, a Client ID
+    Metadata Document that cannot be fetched or is not valid (the page says why), a redirect URI
     that is not registered for the client, or a parameter longer than its `maxLength` gets the
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
@@ -186,6 +202,8 @@ def sync(
         code_challenge (str | Unset):
         code_challenge_method (str | Unset):
         scope (str | Unset):
+        nonce (str | Unset):
+        prompt (str | Unset):
         resource (str | Unset):
         platform_url (str | Unset):
 
@@ -206,6 +224,8 @@ def sync(
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
         scope=scope,
+        nonce=nonce,
+        prompt=prompt,
         resource=resource,
         platform_url=platform_url,
     ).parsed
@@ -221,6 +241,8 @@ async def asyncio_detailed(
     code_challenge: str | Unset = UNSET,
     code_challenge_method: str | Unset = UNSET,
     scope: str | Unset = UNSET,
+    nonce: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
     resource: str | Unset = UNSET,
     platform_url: str | Unset = UNSET,
 ) -> Response[Any | str]:
@@ -229,7 +251,8 @@ async def asyncio_detailed(
      OAuth 2.1 authorization endpoint (RFC 6749 section 4.1.1) with PKCE (RFC 7636, `S256` only),
     resource indicators (RFC 8707) and the `iss` response parameter (RFC 9207).
 
-    The client and redirect URI are checked first. A missing or unknown `client_id`, a redirect URI
+    The client and redirect URI are checked first. A missing or unknown `client_id`, a Client ID
+    Metadata Document that cannot be fetched or is not valid (the page says why), a redirect URI
     that is not registered for the client, or a parameter longer than its `maxLength` gets the
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
@@ -247,6 +270,8 @@ async def asyncio_detailed(
         code_challenge (str | Unset):
         code_challenge_method (str | Unset):
         scope (str | Unset):
+        nonce (str | Unset):
+        prompt (str | Unset):
         resource (str | Unset):
         platform_url (str | Unset):
 
@@ -266,6 +291,8 @@ async def asyncio_detailed(
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
         scope=scope,
+        nonce=nonce,
+        prompt=prompt,
         resource=resource,
         platform_url=platform_url,
     )
@@ -285,6 +312,8 @@ async def asyncio(
     code_challenge: str | Unset = UNSET,
     code_challenge_method: str | Unset = UNSET,
     scope: str | Unset = UNSET,
+    nonce: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
     resource: str | Unset = UNSET,
     platform_url: str | Unset = UNSET,
 ) -> Any | str | None:
@@ -293,7 +322,8 @@ async def asyncio(
      OAuth 2.1 authorization endpoint (RFC 6749 section 4.1.1) with PKCE (RFC 7636, `S256` only),
     resource indicators (RFC 8707) and the `iss` response parameter (RFC 9207).
 
-    The client and redirect URI are checked first. A missing or unknown `client_id`, a redirect URI
+    The client and redirect URI are checked first. A missing or unknown `client_id`, a Client ID
+    Metadata Document that cannot be fetched or is not valid (the page says why), a redirect URI
     that is not registered for the client, or a parameter longer than its `maxLength` gets the
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
@@ -311,6 +341,8 @@ async def asyncio(
         code_challenge (str | Unset):
         code_challenge_method (str | Unset):
         scope (str | Unset):
+        nonce (str | Unset):
+        prompt (str | Unset):
         resource (str | Unset):
         platform_url (str | Unset):
 
@@ -332,6 +364,8 @@ async def asyncio(
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
             scope=scope,
+            nonce=nonce,
+            prompt=prompt,
             resource=resource,
             platform_url=platform_url,
         )

@@ -87,8 +87,12 @@ def sync_detailed(
     one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
     `resource`; nothing outlives the user's IB session.
 
-    Public clients send `client_id` in the form; confidential clients authenticate with HTTP Basic
-    (`client_secret_basic`) or `client_secret` in the form (`client_secret_post`).
+    Public clients send `client_id` in the form, or HTTP Basic with an empty secret
+    (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
+    authenticate with HTTP Basic (`client_secret_basic`) or `client_secret` in the form
+    (`client_secret_post`). Unreadable Basic credentials are a 401 `invalid_client`.
+
+    With the `openid` scope the answer carries an OpenID Connect `id_token`, on refresh too.
 
     Args:
         body (TokenRequest): Token request form (RFC 6749 sections 4.1.3 and 6, RFC 7636 section
@@ -126,8 +130,12 @@ def sync(
     one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
     `resource`; nothing outlives the user's IB session.
 
-    Public clients send `client_id` in the form; confidential clients authenticate with HTTP Basic
-    (`client_secret_basic`) or `client_secret` in the form (`client_secret_post`).
+    Public clients send `client_id` in the form, or HTTP Basic with an empty secret
+    (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
+    authenticate with HTTP Basic (`client_secret_basic`) or `client_secret` in the form
+    (`client_secret_post`). Unreadable Basic credentials are a 401 `invalid_client`.
+
+    With the `openid` scope the answer carries an OpenID Connect `id_token`, on refresh too.
 
     Args:
         body (TokenRequest): Token request form (RFC 6749 sections 4.1.3 and 6, RFC 7636 section
@@ -160,8 +168,12 @@ async def asyncio_detailed(
     one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
     `resource`; nothing outlives the user's IB session.
 
-    Public clients send `client_id` in the form; confidential clients authenticate with HTTP Basic
-    (`client_secret_basic`) or `client_secret` in the form (`client_secret_post`).
+    Public clients send `client_id` in the form, or HTTP Basic with an empty secret
+    (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
+    authenticate with HTTP Basic (`client_secret_basic`) or `client_secret` in the form
+    (`client_secret_post`). Unreadable Basic credentials are a 401 `invalid_client`.
+
+    With the `openid` scope the answer carries an OpenID Connect `id_token`, on refresh too.
 
     Args:
         body (TokenRequest): Token request form (RFC 6749 sections 4.1.3 and 6, RFC 7636 section
@@ -197,8 +209,12 @@ async def asyncio(
     one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
     `resource`; nothing outlives the user's IB session.
 
-    Public clients send `client_id` in the form; confidential clients authenticate with HTTP Basic
-    (`client_secret_basic`) or `client_secret` in the form (`client_secret_post`).
+    Public clients send `client_id` in the form, or HTTP Basic with an empty secret
+    (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
+    authenticate with HTTP Basic (`client_secret_basic`) or `client_secret` in the form
+    (`client_secret_post`). Unreadable Basic credentials are a 401 `invalid_client`.
+
+    With the `openid` scope the answer carries an OpenID Connect `id_token`, on refresh too.
 
     Args:
         body (TokenRequest): Token request form (RFC 6749 sections 4.1.3 and 6, RFC 7636 section

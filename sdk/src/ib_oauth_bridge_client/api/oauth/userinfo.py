@@ -61,8 +61,11 @@ def sync_detailed(
 ) -> Response[OAuthErrorBody | UserInfo]:
     """Claims about the signed-in IntelligenceBank user
 
-     OIDC-style claims taken from IB's login answer, for the user behind the Bearer access token (RFC
-    6750, RFC 9068). Never includes the IB session id.
+     OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
+    token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
+    `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
+    send are left out. Never includes the IB session id.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,8 +90,11 @@ def sync(
 ) -> OAuthErrorBody | UserInfo | None:
     """Claims about the signed-in IntelligenceBank user
 
-     OIDC-style claims taken from IB's login answer, for the user behind the Bearer access token (RFC
-    6750, RFC 9068). Never includes the IB session id.
+     OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
+    token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
+    `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
+    send are left out. Never includes the IB session id.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -109,8 +115,11 @@ async def asyncio_detailed(
 ) -> Response[OAuthErrorBody | UserInfo]:
     """Claims about the signed-in IntelligenceBank user
 
-     OIDC-style claims taken from IB's login answer, for the user behind the Bearer access token (RFC
-    6750, RFC 9068). Never includes the IB session id.
+     OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
+    token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
+    `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
+    send are left out. Never includes the IB session id.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,8 +142,11 @@ async def asyncio(
 ) -> OAuthErrorBody | UserInfo | None:
     """Claims about the signed-in IntelligenceBank user
 
-     OIDC-style claims taken from IB's login answer, for the user behind the Bearer access token (RFC
-    6750, RFC 9068). Never includes the IB session id.
+     OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
+    token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
+    `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
+    send are left out. Never includes the IB session id.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

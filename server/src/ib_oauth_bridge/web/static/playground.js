@@ -41,7 +41,7 @@
   };
 
   const PAGE_SIZE = 10;
-  const SCOPE = "ib.read ib.write";
+  const SCOPE = "ib.read ib.write profile email"; // profile, email: the name and e-mail shown
   const KEY_PREFIX = "ib-playground.";
 
   // In memory only.
