@@ -76,6 +76,7 @@ class Bridge:
         upstream = Upstream(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
+            max_connections=settings.upstream_max_connections,
         )
         http = httpx.AsyncClient(
             timeout=timeout,

@@ -242,13 +242,19 @@ async def download_generated(request: Request, session: Session) -> Response:
     try:
         size = _int_param(request, "size", None, MAX_GENERATED_SIZE)
         seed = _int_param(request, "seed", 0, MAX_SEED)
+        # Tests of broken answers: stop after this many bytes by dropping the connection.
+        break_after = _int_param(request, "break_after", size, MAX_GENERATED_SIZE)
     except ValueError as exc:
         return json_error(400, "bad_request", str(exc))
 
     async def body() -> AsyncIterator[bytes]:
         # Generation is cheap and never blocks, so it runs on the loop instead of a thread hop
         # per chunk (which a sync iterator in StreamingResponse would cost).
+        sent = 0
         for chunk in generated_bytes(size, seed):
+            if sent + len(chunk) > break_after:
+                raise ConnectionAbortedError("the emulator breaks this answer off on purpose")
+            sent += len(chunk)
             yield chunk
             # Once the client is gone the server's writes stop blocking; without a yield here
             # the loop never runs the disconnect callback and spins through all `size` bytes.
