@@ -99,10 +99,14 @@ class Bridge:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *extra_args: str) -> None:
+        """`serve` with one worker unless `extra_args` says otherwise: a test that revokes and
+        at once expects refusal must not land on a second worker's session cache, which may
+        lag by up to half a second (tests/integration/test_workers.py proves that bound)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        workers = [] if "--workers" in extra_args else ["--workers", "1"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [CLI, "serve", "--port", str(self.port), *extra_args],
+                [CLI, "serve", "--port", str(self.port), *workers, *extra_args],
                 env=self.env, stdout=log, stderr=log,
             )
         wait_until_up(f"{self.url}/healthz", self.process)

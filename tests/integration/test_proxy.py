@@ -3,7 +3,9 @@ streaming of large bodies both ways, IB failures and the end of the IB session."
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 
 import httpx
 import pytest
@@ -169,3 +171,36 @@ def test_ib_session_expiry_mid_use(bridge: Bridge, emulator: Emulator) -> None:
         "client_id": "mcp-public-client"})
     assert refreshed.json()["error"] == "invalid_grant"
     assert httpx.get(f"{bridge.url}/userinfo", headers=user.auth).status_code == 401
+
+
+def test_conditional_requests_and_ib_encoding_pass_through(
+    bridge: Bridge, emulator: Emulator, signed_in: SignedIn
+) -> None:
+    """IB's ETag reaches the client, the client's If-None-Match reaches IB, IB's 304 comes back;
+    a gzip answer from IB arrives still gzip-encoded, byte for byte (no decompression)."""
+    url = f"{bridge.url}/proxy/{signed_in.api('resource.limit(0,5)')}"
+    with httpx.Client(headers=signed_in.auth) as client:
+        first = client.get(url, headers={"Accept-Encoding": "identity"})
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.headers["etag"] == etag
+        assert again.content == b""
+        stale = client.get(url, headers={"If-None-Match": '"something-else"'})
+        assert stale.status_code == 200
+        with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as gzipped:
+            raw = b"".join(gzipped.iter_raw())
+            assert gzipped.headers["content-encoding"] == "gzip"
+    assert raw[:2] == b"\x1f\x8b"  # still compressed as IB sent it
+    assert json.loads(gzip.decompress(raw)) == first.json()
+
+
+def test_the_bridges_own_answers_are_gzipped_for_clients_that_accept_it(bridge: Bridge) -> None:
+    plain = httpx.get(f"{bridge.url}/openapi.yaml", headers={"Accept-Encoding": "identity"})
+    with httpx.stream("GET", f"{bridge.url}/openapi.yaml",
+                      headers={"Accept-Encoding": "gzip"}) as answer:
+        raw = b"".join(answer.iter_raw())
+        assert answer.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert len(raw) < len(plain.content) / 3

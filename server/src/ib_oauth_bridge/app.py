@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import BearerTokenBackend, on_auth_error
@@ -39,6 +40,21 @@ CORS_PATHS = (
     "/.well-known/",
     "/jwks.json",
 )
+
+
+class OwnAnswersGZip:
+    """Starlette's GZipMiddleware for the bridge's own answers (metadata, tokens, pages), never
+    for the proxy's: IB's bodies and their Content-Encoding pass through as IB sent them."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 1000) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("path", "").startswith("/proxy/"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class PathCORS:
@@ -97,7 +113,10 @@ def create_app(
 
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
-        middleware=[Middleware(PathCORS, origins=settings.cors_origins)],
+        middleware=[
+            Middleware(PathCORS, origins=settings.cors_origins),
+            Middleware(OwnAnswersGZip),
+        ],
         exception_handlers={
             BridgeError: bridge_error,
             HTTPException: http_error,

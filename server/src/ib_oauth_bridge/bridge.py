@@ -18,7 +18,8 @@ from .auth import BearerAuthError
 from .clock import Clock, system_clock
 from .ib.browser_login import BrowserLoginClient
 from .ib.platform import HostPolicy
-from .ib.session import IBSession
+from .ib.session import IBSession, SessionCache
+from .ib.upstream import Upstream
 from .oauth.cimd import MetadataDocuments
 from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeys
@@ -48,8 +49,8 @@ class Bridge:
     host_policy: HostPolicy
     login_cookie: LoginCookie
     http: httpx.AsyncClient  # IB's browser-login API
-    upstream: httpx.AsyncBaseTransport  # the proxy's connection pool to IB
-    upstream_timeout: dict[str, float | None]
+    upstream: Upstream  # the proxy's connection pool to IB
+    sessions: SessionCache  # live sessions for the proxy's hot path
     registration_limiter: RateLimiter  # per client IP, at /register
 
     @classmethod
@@ -61,7 +62,8 @@ class Bridge:
         clock: Clock = system_clock,
         ib_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Bridge:
-        """`ib_transport` replaces the network to IB (tests: the emulator in-process)."""
+        """`ib_transport` replaces the network to IB's browser-login API (tests: the emulator
+        in-process); the proxy always talks to IB over real connections."""
         settings.check()
         if not settings.signing_key or not settings.encryption_key or not settings.cookie_secret:
             raise SettingsError("signing key, encryption key and cookie secret are required")
@@ -71,12 +73,10 @@ class Bridge:
         timeout = httpx.Timeout(
             settings.upstream_timeout, connect=settings.upstream_connect_timeout
         )
-        # The proxy talks to IB through httpx's transport itself: a proxy wants none of the
-        # client's cookie jar, redirects or auth flows, and skipping them halves its cost.
-        upstream = ib_transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            # Never from the environment: a proxy variable must not route sids elsewhere.
-            trust_env=False,
+        upstream = Upstream(
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_timeout,
+            max_connections=settings.upstream_max_connections,
         )
         http = httpx.AsyncClient(
             timeout=timeout,
@@ -116,6 +116,8 @@ class Bridge:
             )
         )
         host_policy = HostPolicy(settings.platform_hosts, settings.dev_ib_urls)
+        sessions = SessionCache(store, clock)
+        oauth.grant_listeners.append(sessions.evict)
         login = LoginFlow(
             settings,
             transactions=store,
@@ -143,7 +145,7 @@ class Bridge:
             ),
             http=http,
             upstream=upstream,
-            upstream_timeout=timeout.as_dict(),
+            sessions=sessions,
             registration_limiter=RateLimiter(settings.registration_rate_limit, name="registration"),
         )
 
@@ -153,7 +155,11 @@ class Bridge:
 
     async def load_session(self, claims: AccessTokenClaims) -> IBSession:
         """The live IB session behind verified access-token claims, or BearerAuthError: a
-        revoked, idle or expired grant stops working at once."""
+        revoked, idle or expired grant stops working at once (in other workers, within the
+        session cache's check interval)."""
+        cached = await self.sessions.get(claims.grant_id) if claims.grant_id else None
+        if cached is not None and cached.grant.client_id == claims.client_id:
+            return cached
         grant = await self.oauth.live_grant(claims.grant_id) if claims.grant_id else None
         if grant is None or grant.client_id != claims.client_id:
             raise BearerAuthError(
@@ -170,7 +176,10 @@ class Bridge:
             raise BearerAuthError(
                 "The sign-in behind this token has ended. Sign in again."
             ) from None
-        return IBSession(grant, sid)
+        session = IBSession(grant, sid)
+        idle_until = grant.last_used_at + self.settings.refresh_idle_timeout
+        self.sessions.put(session, min(grant.session_expires_at, idle_until))
+        return session
 
     async def aclose(self) -> None:
         await self.http.aclose()

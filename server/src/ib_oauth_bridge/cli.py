@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import secrets
 import sys
 import threading
@@ -33,7 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the bridge with IB_BRIDGE_* settings")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: one per core; each runs its own event loop)",
+    )
 
     emulator = commands.add_parser("emulator", help="run only the IB emulator")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -69,6 +69,7 @@ class Settings:
     max_refreshes: int = 10_000  # a grant refreshed this often ends
     upstream_timeout: float = 30.0
     upstream_connect_timeout: float = 10.0
+    upstream_max_connections: int = 200  # the proxy's connections to IB, per worker
     max_form_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
@@ -159,6 +160,9 @@ class Settings:
             "refresh_idle_timeout": get_int("REFRESH_IDLE_TIMEOUT", defaults.refresh_idle_timeout),
             "max_refreshes": get_int("MAX_REFRESHES", defaults.max_refreshes),
             "upstream_timeout": get_float("UPSTREAM_TIMEOUT", defaults.upstream_timeout),
+            "upstream_max_connections": get_int(
+                "UPSTREAM_MAX_CONNECTIONS", defaults.upstream_max_connections
+            ),
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),

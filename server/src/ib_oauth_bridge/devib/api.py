@@ -7,6 +7,7 @@ load-balancer cookie are added around these routes by `traffic.py`.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import secrets
@@ -154,9 +155,25 @@ async def list_entities(request: Request, session: Session) -> Response:
     for name, direction in reversed(query.order):
         selected.sort(key=_sort_by(name), reverse=direction < 0)
     page = selected[query.offset : query.offset + query.limit]
-    return JSONResponse(
-        {"response": {"rows": page, "offset": query.offset, "count": len(selected)}}
+    return cacheable_json(
+        request, {"response": {"rows": page, "offset": query.offset, "count": len(selected)}}
     )
+
+
+def cacheable_json(request: Request, document: Any) -> Response:
+    """A list answer as a caching API gives it: a strong ETag of the body, 304 to a matching
+    If-None-Match, and gzip for a client that accepts it, so tests can prove that conditional
+    requests and IB's Content-Encoding pass through the bridge untouched."""
+    body = JSONResponse(document).body
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in wanted or "*" in wanted:
+        return Response(status_code=304, headers={"ETag": etag})
+    headers = {"ETag": etag, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @v3
@@ -225,13 +242,19 @@ async def download_generated(request: Request, session: Session) -> Response:
     try:
         size = _int_param(request, "size", None, MAX_GENERATED_SIZE)
         seed = _int_param(request, "seed", 0, MAX_SEED)
+        # Tests of broken answers: stop after this many bytes by dropping the connection.
+        break_after = _int_param(request, "break_after", size, MAX_GENERATED_SIZE)
     except ValueError as exc:
         return json_error(400, "bad_request", str(exc))
 
     async def body() -> AsyncIterator[bytes]:
         # Generation is cheap and never blocks, so it runs on the loop instead of a thread hop
         # per chunk (which a sync iterator in StreamingResponse would cost).
+        sent = 0
         for chunk in generated_bytes(size, seed):
+            if sent + len(chunk) > break_after:
+                raise ConnectionAbortedError("the emulator breaks this answer off on purpose")
+            sent += len(chunk)
             yield chunk
             # Once the client is gone the server's writes stop blocking; without a yield here
             # the loop never runs the disconnect callback and spins through all `size` bytes.

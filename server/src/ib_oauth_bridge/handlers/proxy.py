@@ -1,12 +1,18 @@
 """The IB API proxy over HTTP: check the scope, map the path to IB (`ib.proxy`), forward with
-the session's sid, stream both ways. An IB 401 ends the grant."""
+the session's sid through the upstream client (`ib.upstream`), stream both ways. An IB 401 ends
+the grant.
+
+The hot path per call: the verified token (cached until it expires), the live session (cached,
+see `ib.session.SessionCache`), the header policy, the forward. No store write, no URL parsing
+beyond splitting the path.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -45,31 +51,27 @@ async def proxy(request: Request) -> Response:
     return await forward(bridge, request, session, url)
 
 
-async def forward(bridge: Bridge, request: Request, session: IBSession, url: httpx.URL) -> Response:
+async def forward(bridge: Bridge, request: Request, session: IBSession, url: str) -> Response:
+    headers = request.headers
     has_body = request.method not in READ_METHODS and (
-        "content-length" in request.headers or "transfer-encoding" in request.headers
-    )
-    upstream_request = httpx.Request(
-        request.method,
-        url,
-        headers=request_headers(
-            request.headers.raw, request.headers.get("connection", ""), session
-        ),
-        content=_body(request) if has_body else None,
-        extensions={"timeout": bridge.upstream_timeout},
+        "content-length" in headers or "transfer-encoding" in headers
     )
     try:
-        upstream = await bridge.upstream.handle_async_request(upstream_request)
-        upstream.request = upstream_request
-    except httpx.TimeoutException:
+        upstream = await bridge.upstream.send(
+            request.method,
+            url,
+            request_headers(headers.raw, headers.get("connection", ""), session),
+            _body(request) if has_body else None,
+        )
+    except TimeoutError:
         raise BridgeError(
             504, "gateway_timeout", "IntelligenceBank did not answer in time."
         ) from None
-    except httpx.HTTPError:
+    except aiohttp.ClientError:
         raise BridgeError(502, "bad_gateway", "IntelligenceBank could not be reached.") from None
-    if upstream.status_code == 401:
+    if upstream.status == 401:
         # IB no longer accepts the sid: the session is over, and so is the grant.
-        await upstream.aclose()
+        upstream.release()
         await bridge.oauth.end_grant(session.grant.grant_id, "IB refused the session")
         return bearer_error_response(
             bridge.resource_metadata_url,
@@ -77,25 +79,24 @@ async def forward(bridge: Bridge, request: Request, session: IBSession, url: htt
             "invalid_token",
             "The IntelligenceBank session has ended. Sign in again.",
         )
-    length = upstream.headers.get("content-length", "")
-    if length.isdigit() and int(length) <= SMALL_BODY:
+    raw_headers = response_headers(upstream.raw_headers, upstream.headers.get("Connection", ""))
+    length = upstream.content_length
+    if length is not None and length <= SMALL_BODY:
         # Small answers (most JSON calls) are read whole and sent in one piece: fewer writes
         # and no streaming machinery. Anything larger, or of unknown length, streams.
         try:
-            body = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as encoded
-        except httpx.HTTPError:
+            body = await upstream.read()  # as encoded: no decompression
+        except (TimeoutError, aiohttp.ClientError):
+            upstream.close()
             raise BridgeError(502, "bad_gateway", "IntelligenceBank's answer broke off.") from None
-        finally:
-            await upstream.aclose()
-        small = Response(body, status_code=upstream.status_code)
-        small.raw_headers = response_headers(upstream)
+        upstream.release()
+        small = Response(body, status_code=upstream.status)
+        small.raw_headers = raw_headers
         return small
     response = StreamingResponse(
-        _relay(upstream),
-        status_code=upstream.status_code,
-        background=BackgroundTask(upstream.aclose),
+        _relay(upstream), status_code=upstream.status, background=BackgroundTask(upstream.close)
     )
-    response.raw_headers = response_headers(upstream)
+    response.raw_headers = raw_headers
     return response
 
 
@@ -105,12 +106,14 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
+async def _relay(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     try:
-        async for chunk in upstream.aiter_raw():
+        async for chunk in upstream.content.iter_any():
             yield chunk
-    except httpx.HTTPError:
+    except (TimeoutError, aiohttp.ClientError):
         # Headers are already sent: abort the connection so the caller sees a truncated body
         # instead of a short one that looks complete.
-        log.warning("upstream body interrupted", extra={"status": upstream.status_code})
+        upstream.close()
+        log.warning("upstream body interrupted", extra={"status": upstream.status})
         raise
+    upstream.release()

@@ -10,8 +10,6 @@ Set-Cookie never reaches the caller. Path and query pass byte for byte (IB's dot
 
 from __future__ import annotations
 
-import httpx
-
 from ..errors import BridgeError
 from .session import IBSession
 
@@ -48,7 +46,7 @@ DROP_REQUEST = HOP_BY_HOP | {
 DROP_RESPONSE = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
 
 
-def upstream_url(session: IBSession, raw_path: bytes, query: bytes) -> httpx.URL:
+def upstream_url(session: IBSession, raw_path: bytes, query: bytes) -> str:
     """The IB URL for a proxied request, or BridgeError when its host is not the session's."""
     rest = raw_path[len(PREFIX) :] if raw_path.startswith(PREFIX) else b""
     first, _, remainder = rest.partition(b"/")
@@ -69,9 +67,9 @@ def upstream_url(session: IBSession, raw_path: bytes, query: bytes) -> httpx.URL
         base, path = session.grant.api_v3_url, b"/" + rest
     if b"/../" in path + b"/" or b"/./" in path + b"/" or b"\\" in path:
         raise BridgeError(400, "invalid_request", "The path must not contain dot segments.")
-    target = httpx.URL(base)
     raw = path + (b"?" + query if query else b"")
-    return target.copy_with(raw_path=raw)
+    # As the caller sent it: percent-escapes, brackets and parentheses are not re-encoded.
+    return base + raw.decode("latin-1")
 
 
 def _connection_tokens(value: str) -> set[str]:
@@ -81,20 +79,22 @@ def _connection_tokens(value: str) -> set[str]:
 
 def request_headers(
     raw: list[tuple[bytes, bytes]], connection: str, session: IBSession
-) -> list[tuple[bytes, bytes]]:
+) -> list[tuple[str, str]]:
     """The caller's headers as IB gets them: less credentials, hop-by-hop and proxy headers,
     plus the session's sid."""
     drop = DROP_REQUEST | _connection_tokens(connection)
-    headers = [(name, value) for name, value in raw if name.decode("latin-1").lower() not in drop]
-    headers.append((b"sid", session.sid.encode("latin-1")))
+    headers = []
+    for name, value in raw:
+        text = name.decode("latin-1")
+        if text.lower() not in drop:
+            headers.append((text, value.decode("latin-1")))
+    headers.append(("sid", session.sid))
     return headers
 
 
-def response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+def response_headers(
+    raw: tuple[tuple[bytes, bytes], ...], connection: str
+) -> list[tuple[bytes, bytes]]:
     """IB's headers as they came (repeated ones included), less cookies and hop-by-hop."""
-    drop = DROP_RESPONSE | _connection_tokens(upstream.headers.get("connection", ""))
-    return [
-        (name, value)
-        for name, value in upstream.headers.raw
-        if name.decode("latin-1").lower() not in drop
-    ]
+    drop = DROP_RESPONSE | _connection_tokens(connection)
+    return [(name, value) for name, value in raw if name.decode("latin-1").lower() not in drop]

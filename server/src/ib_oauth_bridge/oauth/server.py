@@ -93,6 +93,8 @@ class AuthorizationServer(_AuthorizationServer):
         self.replay = replay
         self.clients = clients
         self.clock = clock
+        # Told the id of every grant this process ends (the proxy's session cache listens).
+        self.grant_listeners: list[Callable[[str], None]] = []
         self.issuer_parameter = _Issuer(settings.issuer)
         self.register_token_generator(
             "default",
@@ -247,6 +249,8 @@ class AuthorizationServer(_AuthorizationServer):
 
     async def end_grant(self, grant_id: str, reason: str) -> None:
         await self.grants.revoke_grant(grant_id)
+        for listener in self.grant_listeners:
+            listener(grant_id)
         log.info("grant revoked", extra={"grant_id": grant_id, "reason": reason})
 
     async def touch_refreshed(self, grant_id: str) -> None:

@@ -67,7 +67,12 @@ class GrantStore(Protocol):
 
     async def revoke_grant(self, grant_id: str) -> None:
         """End the grant: get_grant returns None from now on, and so do its codes and tokens;
-        a later put_grant cannot bring it back."""
+        a later put_grant cannot bring it back. Moves `revocation_count` on."""
+        ...
+
+    async def revocation_count(self) -> int:
+        """How many revocations the store has seen, across every process sharing it. A process
+        that caches live grants drops its cache whenever this moves."""
         ...
 
 

@@ -140,7 +140,8 @@ def _create_v1(db: sqlite_utils.Database) -> None:
 
 
 def _v1_to_v2(db: sqlite_utils.Database) -> None:
-    """OpenID Connect nonces, dynamically registered clients, the replay cache."""
+    """OpenID Connect nonces, dynamically registered clients, the replay cache, and the
+    revocation counter."""
     # Nullable with no default: rows written before OIDC simply have no nonce.
     db.execute("ALTER TABLE transactions ADD COLUMN nonce TEXT")
     db.execute("ALTER TABLE codes ADD COLUMN nonce TEXT")
@@ -167,6 +168,10 @@ def _v1_to_v2(db: sqlite_utils.Database) -> None:
         {"client_secret_hash", "client_name", "client_uri", "logo_uri", "expires_at"},
     )
     _table(db, "replay_cache", "key_hash", {"key_hash": str, "expires_at": float})
+    # Counters shared by every process on the file. `revocations` counts revoke_grant calls:
+    # a worker that caches live grants drops its cache when the count moves.
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT")
+    db.execute("INSERT INTO counters (name, value) VALUES ('revocations', 0)")
 
 
 # _STEPS[n] takes a file from version n to n + 1.

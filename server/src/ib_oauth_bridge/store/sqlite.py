@@ -376,6 +376,13 @@ class SQLiteStore:
             conn.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
             conn.execute("DELETE FROM codes WHERE grant_id = ?", (grant_id,))
             conn.execute("DELETE FROM refresh_tokens WHERE grant_id = ?", (grant_id,))
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'revocations'")
+
+    async def revocation_count(self) -> int:
+        row = (
+            self._conn().execute("SELECT value FROM counters WHERE name = 'revocations'").fetchone()
+        )
+        return int(row[0])
 
     # -- authorization codes ---------------------------------------------------------------
 
