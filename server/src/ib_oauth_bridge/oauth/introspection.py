@@ -16,6 +16,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from ..store.records import Grant, secret_hash
 from .clients import Client
+from .token_hints import find_token
 from .tokens import AccessTokenVerifier, InvalidAccessToken
 
 if TYPE_CHECKING:
@@ -53,15 +54,8 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     def query_token(
         self, token_string: str, token_type_hint: str | None
     ) -> IntrospectedToken | None:
-        # The hint only orders the lookups (RFC 7662 2.1): a wrong hint still finds the token.
-        lookups = [self._access_token, self._refresh_token]
-        if token_type_hint == REFRESH_TOKEN:
-            lookups.reverse()
-        for lookup in lookups:
-            token = lookup(token_string)
-            if token is not None:
-                return token
-        return None
+        lookups = {ACCESS_TOKEN: self._access_token, REFRESH_TOKEN: self._refresh_token}
+        return find_token(token_string, lookups, token_type_hint)
 
     def _access_token(self, token_string: str) -> IntrospectedToken | None:
         try:

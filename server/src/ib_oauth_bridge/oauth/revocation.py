@@ -15,6 +15,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
 from ..store.records import secret_hash
 from .clients import Client
+from .token_hints import find_token
 from .tokens import AccessTokenClaims, InvalidAccessToken
 
 if TYPE_CHECKING:
@@ -44,15 +45,8 @@ class RevocationEndpoint(_RevocationEndpoint):
         self._verify_access_token = verify_access_token
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> RevocableToken | None:
-        # The hint only orders the lookups (RFC 7009 2.1): a wrong hint still finds the token.
-        lookups = [self._refresh_token, self._access_token]
-        if token_type_hint == "access_token":  # noqa: S105 - a hint name, not a secret
-            lookups.reverse()
-        for lookup in lookups:
-            token = lookup(token_string)
-            if token is not None:
-                return token
-        return None
+        lookups = {"refresh_token": self._refresh_token, "access_token": self._access_token}
+        return find_token(token_string, lookups, token_type_hint)
 
     def _refresh_token(self, token_string: str) -> RevocableToken | None:
         server = self.server
