@@ -35,6 +35,8 @@ SERVER = str(ROOT / "server")
 TEST_DEPS = [
     "pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4", "mcp>=2.3",
     "mypy>=1.13",
+    # The test CA of the https Client ID Metadata Documents (tests/servers.py, integration).
+    "trustme>=1.2",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
