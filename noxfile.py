@@ -35,9 +35,9 @@ SERVER = str(ROOT / "server")
 TEST_DEPS = [
     "pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49", "schemathesis>=4", "mcp>=2.3",
     "mypy>=1.13",
-    # A test CA for https Client ID Metadata Documents on loopback; requests-oauthlib's default
-    # token request and Authlib's OIDC client are interop peers.
-    "trustme>=1.1", "requests-oauthlib>=2",
+    # A test CA for https Client ID Metadata Documents on loopback (tests/servers.py);
+    # requests-oauthlib's default token request is an interop peer.
+    "trustme>=1.2", "requests-oauthlib>=2",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]

@@ -1,5 +1,6 @@
-"""Shared fixtures: one IB emulator and one bridge per test session, as real processes, and
-examples/mcp_server in front of that bridge for the modules that drive MCP clients."""
+"""Shared fixtures: one IB emulator and one bridge per test session, as real processes,
+examples/mcp_server in front of that bridge for the modules that drive MCP clients, and for their
+Client ID Metadata Document tests an https document with a bridge (and mcp_server) of its own."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from flow import LOOPBACK_REDIRECT
 from servers import (
     Bridge,
     Emulator,
+    HttpsClientDocument,
     McpServer,
     bridge_env,
     free_port,
+    https_client_document,
     running_mcp_server,
     start_emulator,
 )
@@ -40,6 +44,22 @@ def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """examples/mcp_server protected by the session's bridge, one per test module."""
     with running_mcp_server(bridge.url, tmp_path_factory.mktemp("mcp_server")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def https_client(
+    emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HttpsClientDocument]:
+    """An MCP client's metadata document at https://127.0.0.1:PORT/mcp-client.json (a trustme
+    CA), for the loopback redirect URI the MCP SDK tests use; a bridge that trusts that CA (the
+    session's bridge does not), and examples/mcp_server in front of it. One per test module."""
+    with https_client_document(
+        emulator,
+        tmp_path_factory.mktemp("https_client"),
+        redirect_uri=LOOPBACK_REDIRECT,
+        client_name="MCP SDK interop test (metadata document)",
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)

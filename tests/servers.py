@@ -1,16 +1,20 @@
 """Real servers for the tests: the IB emulator and the bridge as separate processes on loopback
-ports, started through the `ib-oauth-bridge` console script exactly as an operator would, and
-examples/mcp_server (an MCP server protected by the bridge) run as the program it is."""
+ports, started through the `ib-oauth-bridge` console script exactly as an operator would,
+examples/mcp_server (an MCP server protected by the bridge) run as the program it is, and a
+Client ID Metadata Document served over https for the MCP SDKs' own CIMD code paths."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import trustme
 
+from docserver import DocumentServer
 from ib_oauth_bridge.oauth.keys import generate_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +149,19 @@ class Bridge:
         return [str(record.get("client_id")) for record in self.log_records()
                 if record.get("message") == "login completed"]
 
+    def registered_clients(self) -> list[str]:
+        """The client ids that dynamic registration (POST /register) stored: what the bridge
+        itself saw of registrations, read from its SQLite file (read-only)."""
+        database = self.data_dir / "bridge.db"
+        with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+            return [row[0] for row in db.execute("SELECT client_id FROM clients ORDER BY rowid")]
+
+    def fetched_documents(self) -> list[str]:
+        """The client ids whose metadata document the bridge fetched and accepted, in order
+        (its "client metadata document fetched" log lines)."""
+        return [str(record.get("client_id")) for record in self.log_records()
+                if record.get("message") == "client metadata document fetched"]
+
 
 def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IB_BRIDGE_")}
@@ -213,3 +232,64 @@ def running_mcp_server(bridge_url: str, log_dir: Path) -> Iterator[McpServer]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+HTTPS_DOCUMENT_PATH = "/mcp-client.json"
+
+
+@dataclass
+class HttpsClientDocument:
+    """An MCP client known by a Client ID Metadata Document served over https: its `url` is
+    both where the document is and the `client_id` inside it. `bridge` is a bridge process of
+    its own that trusts the document server's test CA (IB_BRIDGE_DEV_CA_FILE), and
+    `mcp_server` is examples/mcp_server in front of that bridge."""
+
+    url: str
+    document: dict[str, object]
+    documents: DocumentServer
+    bridge: Bridge
+    mcp_server: McpServer
+
+    def fetches(self) -> list[str]:
+        """The paths that were requested of the document server (only the bridge knows it)."""
+        return list(self.documents.requests)
+
+
+@contextmanager
+def https_client_document(
+    emulator: Emulator, tmp_dir: Path, *, redirect_uri: str, client_name: str
+) -> Iterator[HttpsClientDocument]:
+    """A trustme CA; an https server on 127.0.0.1 with a certificate from it, serving one client
+    metadata document at HTTPS_DOCUMENT_PATH (a public client of `redirect_uri`); a bridge
+    started with IB_BRIDGE_DEV_CA_FILE = the CA's PEM; examples/mcp_server on that bridge.
+    The MCP SDKs take only an https client-metadata URL with a path, and an IP literal host
+    is one (and the only kind of host the bridge's dev mode fetches from, with localhost)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca_file = tmp_dir / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with DocumentServer(context) as documents:
+        fields: dict[str, object] = {
+            "client_name": client_name,
+            "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }
+        url = documents.serve_document(HTTPS_DOCUMENT_PATH, **fields)
+        assert url.startswith("https://127.0.0.1:"), url
+        port = free_port()
+        data_dir = tmp_dir / "bridge"
+        bridge = Bridge(
+            port, data_dir,
+            bridge_env(port, emulator, data_dir, IB_BRIDGE_DEV_CA_FILE=str(ca_file)),
+        )
+        bridge.start()
+        try:
+            with running_mcp_server(bridge.url, tmp_dir) as mcp_server:
+                yield HttpsClientDocument(
+                    url, {"client_id": url, **fields}, documents, bridge, mcp_server
+                )
+        finally:
+            bridge.stop()

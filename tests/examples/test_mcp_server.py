@@ -1,6 +1,7 @@
 """examples/mcp_server: an MCP server protected by the bridge, driven by the official `mcp` SDK's
 own OAuth client (unmodified): the 401, RFC 9728 and RFC 8414 discovery, the pre-registered
-public client or RFC 7591 dynamic registration, the sign-in (scripted over HTTP like a user's
+public client, a Client ID Metadata Document over https, or RFC 7591 dynamic registration, the
+sign-in (scripted over HTTP like a user's
 browser), the token exchange with the server's RFC 8707 resource, then a tool call that reads
 IB through the bridge's proxy. tests/interop does the same with the TypeScript SDK."""
 
@@ -30,7 +31,7 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl
 
 from flow import authorize, browser_sign_in, exchange
-from servers import Bridge, Emulator, McpServer
+from servers import HTTPS_DOCUMENT_PATH, Bridge, Emulator, HttpsClientDocument, McpServer
 
 CLIENT_ID = "mcp-public-client"
 REDIRECT_URI = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the redirect
@@ -217,7 +218,11 @@ class ScriptedUser:
 
 
 async def connect_and_call(
-    server_url: str, user: ScriptedUser, storage: Storage, sent: list[str]
+    server_url: str,
+    user: ScriptedUser,
+    storage: Storage,
+    sent: list[str],
+    client_metadata_url: str | None = None,
 ) -> dict[str, Any]:
     provider = OAuthClientProvider(
         server_url=server_url,
@@ -230,6 +235,7 @@ async def connect_and_call(
         storage=storage,
         redirect_handler=user.redirect_handler,
         callback_handler=user.callback_handler,
+        client_metadata_url=client_metadata_url,
     )
 
     async def record(response: httpx2.Response) -> None:
@@ -363,6 +369,60 @@ def test_the_mcp_sdk_registers_signs_in_and_calls_a_tool(
 
     assert_real_rows(result, mcp_server)
     assert bridge.signed_in_clients()[before:] == [client.client_id]
+
+
+def test_the_mcp_sdk_signs_in_with_a_client_id_metadata_document(
+    emulator: Emulator, https_client: HttpsClientDocument
+) -> None:
+    """No client stored, and the SDK's own `client_metadata_url`: the https URL of the client's
+    metadata document. The bridge's metadata offers both CIMD and registration; the SDK takes
+    the URL as its client id (SEP-991) and registers nothing, and the bridge (which trusts the
+    document server's test CA) fetches the document."""
+    bridge, mcp_server, url = https_client.bridge, https_client.mcp_server, https_client.url
+    assert https_client.document["redirect_uris"] == [REDIRECT_URI]
+    metadata = httpx.get(f"{bridge.url}/.well-known/oauth-authorization-server").json()
+    assert metadata["client_id_metadata_document_supported"] is True
+    assert metadata["registration_endpoint"] == f"{bridge.url}/register"
+
+    before = len(bridge.signed_in_clients())
+    user, storage, sent = ScriptedUser(bridge, emulator), Storage(), list[str]()
+    result = anyio.run(connect_and_call, mcp_server.url, user, storage, sent, url)
+
+    # discovery, then straight to the token: no registration
+    assert sent[:5] == [
+        f"POST {mcp_server.url} -> 401",
+        f"GET {mcp_server.metadata_url} -> 200",
+        f"GET {bridge.url}/.well-known/oauth-authorization-server -> 200",
+        f"POST {bridge.url}/token -> 200",
+        f"POST {mcp_server.url} -> 200",
+    ], sent
+    assert not any("/register" in line for line in sent)
+
+    # what the SDK's CIMD branch stored: the URL as a public client's id
+    [client] = storage.saved_clients
+    assert client.client_id == url
+    assert client.client_secret is None
+    assert client.token_endpoint_auth_method == "none"
+
+    # the authorization request and the token carry the URL as the client id
+    [authorization_url] = user.authorization_urls
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
+    assert authorization_url.startswith(f"{bridge.url}/authorize?")
+    assert query["client_id"] == url
+    assert query["redirect_uri"] == REDIRECT_URI
+    assert query["resource"] == mcp_server.url
+    assert query["code_challenge_method"] == "S256"
+    assert storage.tokens is not None
+    claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
+    assert claims["client_id"] == url
+    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+
+    assert_real_rows(result, mcp_server)
+    # the bridge fetched the document over https, and stored no registered client
+    assert HTTPS_DOCUMENT_PATH in https_client.fetches()
+    assert url in bridge.fetched_documents()
+    assert bridge.registered_clients() == []
+    assert bridge.signed_in_clients()[before:] == [url]
 
 
 def assert_real_rows(result: dict[str, Any], mcp_server: McpServer) -> None:

@@ -6,25 +6,21 @@ hands the redirect back to the program.
 
 One test per way an MCP client gets a client id (MCP specification 2025-11-25, "Client
 Registration Approaches"): the bridge's pre-registered public client, a Client ID Metadata
-Document that this test hosts on a loopback port, and RFC 7591 dynamic client registration."""
+Document served over https on loopback (the `https_client` fixture: a test CA that a bridge of
+its own trusts), and RFC 7591 dynamic client registration."""
 
 from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 from flow import browser_sign_in
 from node_client import NodeClient
-from servers import Bridge, Emulator, McpServer
+from servers import HTTPS_DOCUMENT_PATH, Bridge, Emulator, HttpsClientDocument, McpServer
 
 CLIENT_ID = "mcp-public-client"
 REDIRECT_URI = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the redirect
@@ -136,72 +132,20 @@ def test_dynamic_client_registration(
     assert bridge.signed_in_clients()[before:] == [registered]
 
 
-@dataclass
-class MetadataDocumentHost:
-    """A Client ID Metadata Document served on a loopback port: its `client_id` is its own URL."""
-
-    url: str
-    document: dict[str, Any]
-    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
-
-
-@pytest.fixture
-def client_metadata_document() -> Iterator[MetadataDocumentHost]:
-    host: MetadataDocumentHost | None = None
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            assert host is not None
-            host.requests.append(("GET", self.path))
-            if urlsplit(self.path).path != urlsplit(host.url).path:
-                self.send_error(404)
-                return
-            body = json.dumps(host.document).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "max-age=60")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}/mcp-client/metadata.json"
-    host = MetadataDocumentHost(
-        url,
-        {
-            "client_id": url,
-            "client_name": "MCP TypeScript SDK interop test",
-            "client_uri": f"http://127.0.0.1:{server.server_address[1]}/mcp-client/",
-            "redirect_uris": [REDIRECT_URI],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "token_endpoint_auth_method": "none",
-        },
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield host
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 def test_client_id_metadata_document(
-    bridge: Bridge,
-    emulator: Emulator,
-    mcp_server: McpServer,
-    node_client: NodeClient,
-    client_metadata_document: MetadataDocumentHost,
+    emulator: Emulator, node_client: NodeClient, https_client: HttpsClientDocument
 ) -> None:
-    """The client id is the URL of the client's metadata document, which the bridge fetches
-    (here a loopback http URL, which the bridge accepts in dev mode): no registration."""
+    """The client id is the https URL of the client's metadata document, which mcp_client.mjs
+    hands to the SDK as its own `clientMetadataUrl`: the SDK sees the bridge's
+    client_id_metadata_document_supported and uses the URL instead of registering, and the
+    bridge (which trusts the document server's test CA) fetches the document."""
+    bridge, mcp_server, url = https_client.bridge, https_client.mcp_server, https_client.url
+    assert https_client.document["redirect_uris"] == [REDIRECT_URI]
+    metadata = httpx.get(f"{bridge.url}/.well-known/oauth-authorization-server").json()
+    assert metadata["client_id_metadata_document_supported"] is True
+    assert metadata["registration_endpoint"] == f"{bridge.url}/register"  # DCR was on offer
+
     before = len(bridge.signed_in_clients())
-    url = client_metadata_document.url
     out = sign_in_with_node_client(
         node_client, emulator, mcp_server, "--client-metadata-url", url
     )
@@ -213,8 +157,13 @@ def test_client_id_metadata_document(
         f"POST {mcp_server.url} -> 200",
     ], out["requests"]
     assert not any("/register" in line for line in out["requests"])
+    # what the SDK's SEP-991 branch saved: the URL as the client id, bound to this issuer
+    assert out["saved_client_information"][0] == {"client_id": url, "issuer": bridge.url}
     assert out["client_id"] == url
     assert_signed_in_and_called(out, bridge, mcp_server, url)
-    # the bridge fetched the document (the Node client never does)
-    assert ("GET", urlsplit(url).path) in client_metadata_document.requests
+    # the bridge fetched the document over https (the Node client never does), and stored no
+    # registered client: it saw no POST /register
+    assert HTTPS_DOCUMENT_PATH in https_client.fetches()
+    assert url in bridge.fetched_documents()
+    assert bridge.registered_clients() == []
     assert bridge.signed_in_clients()[before:] == [url]

@@ -9,8 +9,9 @@
 //                                      [--redirect-uri URI]
 //
 // --client-id ID             a pre-registered public client: no registration.
-// --client-metadata-url URL  a Client ID Metadata Document: the client id is URL (the SDK's
-//                            `clientMetadataUrl`), used when the authorization server advertises
+// --client-metadata-url URL  a Client ID Metadata Document: the client id is URL, handed to the
+//                            SDK as its own `clientMetadataUrl` (an https URL with a path, which
+//                            the SDK checks), used when the authorization server advertises
 //                            `client_id_metadata_document_supported`; otherwise the SDK falls back
 //                            to dynamic registration.
 // neither                    dynamic client registration (RFC 7591).
@@ -28,7 +29,7 @@ import { parseArgs } from 'node:util';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError, isHttpsUrl } from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:53682/callback'; // never listened on
 
@@ -51,7 +52,6 @@ async function readLine() {
 class Provider {
   constructor({ redirectUri, clientId, clientMetadataUrl }) {
     this._redirectUri = redirectUri;
-    this._clientMetadataUrl = clientMetadataUrl;
     this.mode = clientId ? 'pre-registered' : clientMetadataUrl ? 'client-id-metadata-document' : 'dynamic-registration';
     // A pre-registered client is known in advance; the other two are not until the flow runs.
     this._clientInformation = clientId ? { client_id: clientId } : undefined;
@@ -60,9 +60,10 @@ class Provider {
     this._codeVerifier = undefined;
     this._tokens = undefined;
     this._discovery = undefined;
-    if (clientMetadataUrl && isHttpsUrl(clientMetadataUrl)) {
+    if (clientMetadataUrl) {
       // The SDK's own SEP-991 branch: when the authorization server's metadata says
-      // client_id_metadata_document_supported, the SDK uses this URL as the client id.
+      // client_id_metadata_document_supported, the SDK uses this URL as the client id (and
+      // saves it through saveClientInformation). It refuses a URL that is not https.
       this.clientMetadataUrl = clientMetadataUrl;
     }
   }
@@ -88,18 +89,7 @@ class Provider {
   }
 
   clientInformation() {
-    if (this._clientInformation) return this._clientInformation;
-    if (this._clientMetadataUrl && !this.clientMetadataUrl && this.serverSupportsMetadataDocuments) {
-      // A plain-http (loopback, the bridge's dev mode) metadata document URL. The SDK checks
-      // `clientMetadataUrl` with isHttpsUrl() and throws for any other URL before it looks at
-      // the server (the MCP specification wants https), so for such a URL this provider takes
-      // the SDK's SEP-991 decision itself, on the same condition: the server's metadata says
-      // client_id_metadata_document_supported, and the client id is the document's URL.
-      // Otherwise it returns nothing, and the SDK falls back to dynamic registration exactly
-      // as its own branch does.
-      return { client_id: this._clientMetadataUrl };
-    }
-    return undefined;
+    return this._clientInformation;
   }
 
   saveClientInformation(clientInformation) {
@@ -139,10 +129,6 @@ class Provider {
 
   get authorizationServerMetadata() {
     return this._discovery?.authorizationServerMetadata;
-  }
-
-  get serverSupportsMetadataDocuments() {
-    return this.authorizationServerMetadata?.client_id_metadata_document_supported === true;
   }
 
   /**
