@@ -174,6 +174,21 @@ def load_average() -> str:
         return "n/a"
 
 
+def busy_before_run(cores: int | None) -> str | None:
+    """A warning line when other work was keeping the machine busy as the run began."""
+    try:
+        recent = os.getloadavg()[0]
+    except OSError:
+        return None
+    if not cores or recent < 0.5 * cores:
+        return None
+    return (
+        f"- warning: the machine was not quiet (1-min load {recent:.2f} on {cores} cores before "
+        "the run): other processes competed for the cores, so these figures are noisier and "
+        "lower than a quiet machine's"
+    )
+
+
 def machine() -> dict[str, Any]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
@@ -308,13 +323,13 @@ def streaming_section(label: str, transfers: dict[str, Transfer]) -> Section:
         ],
         [
             "bridge peak RSS growth, download (MiB)",
-            "n/a",
+            "-",
             number(mib(down_p.rss_growth_kib), 1),
             "",
         ],
-        ["bridge peak RSS growth, upload (MiB)", "n/a", number(mib(up_p.rss_growth_kib), 1), ""],
-        ["bridge CPU per GiB, download (s)", "n/a", number(down_p.cpu_per_gib("bridge")), ""],
-        ["bridge CPU per GiB, upload (s)", "n/a", number(up_p.cpu_per_gib("bridge")), ""],
+        ["bridge peak RSS growth, upload (MiB)", "-", number(mib(up_p.rss_growth_kib), 1), ""],
+        ["bridge CPU per GiB, download (s)", "-", number(down_p.cpu_per_gib("bridge")), ""],
+        ["bridge CPU per GiB, upload (s)", "-", number(up_p.cpu_per_gib("bridge")), ""],
         [
             "emulator CPU per GiB, download (s)",
             number(down_d.cpu_per_gib("emulator")),
@@ -442,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- {host['implementation']} {host['python']}; {packages}",
         f"- load average (1, 5, 15 min) at the start: {load_before}",
     ]
+    busy = busy_before_run(host["cores"])
+    if busy:
+        header_lines.append(busy)
     print("\n".join(header_lines))
     print("settings:\n" + "\n".join(settings_text(args)) + "\n", flush=True)
 
