@@ -1,14 +1,16 @@
 """The load generator: sequential latency at concurrency 1, and throughput with N concurrent
 workers on one asyncio loop, each on its own keep-alive connection (see wire.py). It runs in
-the benchmark's own process, apart from the servers."""
+the benchmark's own process, apart from the servers. CPU is read from /proc, summed over a
+server's process tree (a bridge with workers is a supervisor and one process per worker)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stack import Target
 from wire import Connection
@@ -30,20 +32,49 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from the parent ids in /proc/*/stat); just [pid] where
+    /proc is not there."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except (OSError, UnicodeDecodeError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))  # ppid
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_cpu_seconds(pids: Sequence[int]) -> float | None:
+    """CPU time summed over these processes; None if the first (the root) is not readable."""
+    times = [cpu_seconds(pid) for pid in pids]
+    if not times or times[0] is None:
+        return None
+    return sum(t for t in times if t is not None)
+
+
 @dataclass
 class CPUMeter:
-    """CPU used by the benchmark itself and by each server process over one measurement."""
+    """CPU used by the benchmark itself and by each server (its whole process tree, as found
+    when the measurement starts) over one measurement."""
 
     pids: Mapping[str, int]
     start: dict[str, float | None] = field(default_factory=dict)
     used: dict[str, float | None] = field(default_factory=dict)
+    trees: dict[str, list[int]] = field(default_factory=dict)
 
     def _sample(self) -> dict[str, float | None]:
         sample: dict[str, float | None] = {"client": time.process_time()}
-        sample.update({name: cpu_seconds(pid) for name, pid in self.pids.items()})
+        sample.update({name: tree_cpu_seconds(tree) for name, tree in self.trees.items()})
         return sample
 
     def __enter__(self) -> CPUMeter:
+        self.trees = {name: process_tree(pid) for name, pid in self.pids.items()}
         self.start = self._sample()
         return self
 
@@ -77,31 +108,33 @@ def _expect_ok(target: Target, status: int, body: bytes) -> None:
 
 
 async def _sequential(
-    direct: Target, proxied: Target, requests: int, warmup: int
+    targets: Sequence[Target], requests: int, warmup: int
 ) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {direct.name: [], proxied.name: []}
-    async with (
-        Connection(direct.url, direct.headers) as direct_connection,
-        Connection(proxied.url, proxied.headers) as proxied_connection,
-    ):
-        pairs = ((direct, direct_connection), (proxied, proxied_connection))
+    times: dict[str, list[float]] = {target.name: [] for target in targets}
+    connections = [Connection(target.url, target.headers) for target in targets]
+    pairs = list(zip(targets, connections, strict=True))
+    try:
         for i in range(warmup + requests):
-            for target, connection in pairs if i % 2 == 0 else pairs[::-1]:
+            # Each round starts with the next target, so none is always first or last.
+            shift = i % len(pairs)
+            for target, connection in pairs[shift:] + pairs[:shift]:
                 started = time.perf_counter()
                 status, body = await connection.get()
                 elapsed = time.perf_counter() - started
                 _expect_ok(target, status, body)
                 if i >= warmup:
                     times[target.name].append(elapsed)
+    finally:
+        await asyncio.gather(*(connection.close() for connection in connections))
     return times
 
 
 def sequential_latency(
-    direct: Target, proxied: Target, requests: int, warmup: int
+    targets: Sequence[Target], requests: int, warmup: int
 ) -> dict[str, list[float]]:
-    """Concurrency 1. The two targets alternate request by request, so drift (CPU frequency,
-    a noisy neighbour) hits both alike; each target keeps one keep-alive connection."""
-    return asyncio.run(_sequential(direct, proxied, requests, warmup))
+    """Concurrency 1. The targets take turns request by request, so drift (CPU frequency,
+    a noisy neighbour) hits all alike; each target keeps one keep-alive connection."""
+    return asyncio.run(_sequential(targets, requests, warmup))
 
 
 @dataclass

@@ -1,34 +1,24 @@
-"""The figures as an aligned markdown table, each proxied figure next to its direct baseline."""
+"""The figures as aligned markdown tables: the first column names the measure, the others hold
+numbers (right-aligned); `ratio` formats proxied/direct."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
-class Row:
-    measure: str
-    direct: float | None
-    proxied: float | None
-    digits: int = 2
-    ratio: bool = True
-
-    def cells(self) -> list[str]:
-        def number(value: float | None) -> str:
-            return "n/a" if value is None else f"{value:,.{self.digits}f}"
-
-        if self.ratio and self.direct and self.proxied is not None:
-            ratio = f"{self.proxied / self.direct:.2f}x"
-        else:
-            ratio = ""
-        return [self.measure, number(self.direct), number(self.proxied), ratio]
+def number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def table(rows: Sequence[Row]) -> str:
-    header = ["measure", "direct", "proxied", "proxied/direct"]
-    body = [row.cells() for row in rows]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+def ratio(proxied: float | None, direct: float | None) -> str:
+    """proxied/direct as `1.23x`, or empty where either is missing."""
+    if proxied is None or not direct:
+        return ""
+    return f"{proxied / direct:.2f}x"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         first, *numbers = cells
@@ -38,4 +28,4 @@ def table(rows: Sequence[Row]) -> str:
 
     rule = "|" + "|".join("-" * (w + 2) for w in widths[:1]) + "|"
     rule += "|".join("-" * (w + 1) + ":" for w in widths[1:]) + "|"
-    return "\n".join([line(header), rule, *(line(cells) for cells in body)])
+    return "\n".join([line(header), rule, *(line(cells) for cells in rows)])

@@ -1,14 +1,16 @@
-"""The system under test: the IB emulator and the bridge as separate processes on loopback ports,
-started exactly as the integration tests start them (tests/servers.py), and the two ways in:
-a bridge access token (the OAuth flow of tests/flow.py) and, for the baseline, a sid of the
-benchmark's own from IB's browser-login API (what the bridge itself does, done directly)."""
+"""The system under test: the IB emulator and one bridge per worker count, each a separate
+process (tree) on its own loopback port, started exactly as the integration tests start them
+(tests/servers.py), and the two ways in: a bridge access token (the OAuth flow of
+tests/flow.py) and, for the baseline, a sid of the benchmark's own from IB's browser-login API
+(what the bridge itself does, done directly). All bridges run for the whole benchmark, so one
+direct baseline serves them all; a bridge that is not being measured sits idle."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,26 +26,56 @@ from servers import Bridge, Emulator, bridge_env, free_port, start_emulator
 CALL = "resource.limit(0,10).order(lastUpdateTime:-1)"
 
 
+# Authorization codes live this long at the bench bridges (the default is 60 s), so that the
+# codes minted for the exchange measurement are all still good when it runs.
+CODE_TTL = 1800
+
+
 @dataclass(frozen=True)
 class Target:
-    """One way to make the same IB call: a URL and the headers that authenticate it."""
+    """One way into the same IB tenant: its API root (`.../api/3.0.0/{clientid}`) and the headers
+    that authenticate a call there."""
 
     name: str
-    url: str
+    base: str
     headers: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        """The small call every latency and throughput measurement repeats."""
+        return f"{self.base}/{CALL}"
+
+
+@dataclass(frozen=True)
+class BridgeUnderTest:
+    """One bridge process (tree) serving `workers` workers, signed in once."""
+
+    workers: int
+    bridge: Bridge
+    target: Target
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers} worker" + ("s" if self.workers != 1 else "")
+
+    @property
+    def pid(self) -> int:
+        assert self.bridge.process is not None
+        return self.bridge.process.pid
 
 
 @dataclass(frozen=True)
 class Stack:
     emulator: Emulator
-    bridge: Bridge
     direct: Target
-    proxied: Target
+    bridges: list[BridgeUnderTest]
 
-    @property
-    def pids(self) -> dict[str, int]:
-        assert self.bridge.process is not None
-        return {"emulator": self.emulator.process.pid, "bridge": self.bridge.process.pid}
+    def pids(self, bridge: BridgeUnderTest | None = None) -> dict[str, int]:
+        """Root process ids to meter: the emulator, and the bridge being measured, if any."""
+        pids = {"emulator": self.emulator.process.pid}
+        if bridge is not None:
+            pids["bridge"] = bridge.pid
+        return pids
 
 
 def require_loopback(url: str) -> None:
@@ -54,13 +86,12 @@ def require_loopback(url: str) -> None:
         raise RuntimeError(f"{url} is not a loopback address; the benchmark stays on this host")
 
 
-def bridge_target(bridge: Bridge, emulator: Emulator) -> Target:
+def bridge_target(bridge: Bridge, emulator: Emulator, name: str) -> Target:
     """Sign in once through the bridge (browser flow, code exchange) and aim at its proxy."""
     tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url)).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     info = httpx.get(f"{bridge.url}/userinfo", headers=auth, timeout=10).json()
-    url = f"{bridge.url}/proxy/api/3.0.0/{info['ib_client_id']}/{CALL}"
-    return Target("proxied", url, auth)
+    return Target(name, f"{bridge.url}/proxy/api/3.0.0/{info['ib_client_id']}", auth)
 
 
 def direct_target(emulator: Emulator) -> Target:
@@ -72,8 +103,8 @@ def direct_target(emulator: Emulator) -> Target:
         answer = ib.get(f"{platform}/v1/auth/app/info", params={"token": login_token})
     answer.raise_for_status()
     login = parse_login(answer.json())
-    url = f"{login.api_v3_url}/api/3.0.0/{login.ib_client_id}/{CALL}"
-    return Target("direct", url, {"sid": login.sid})
+    base = f"{login.api_v3_url}/api/3.0.0/{login.ib_client_id}"
+    return Target("direct", base, {"sid": login.sid})
 
 
 def check(target: Target) -> None:
@@ -83,30 +114,38 @@ def check(target: Target) -> None:
 
 
 @contextmanager
-def running_stack() -> Iterator[Stack]:
-    """Start both servers, sign in both ways, and always stop the processes afterwards."""
+def running_stack(worker_counts: Sequence[int]) -> Iterator[Stack]:
+    """Start the emulator and one bridge per worker count (each with its own data directory and
+    keys), sign in every way, and always stop the processes afterwards."""
     emulator: Emulator | None = None
-    bridge: Bridge | None = None
+    bridges: list[Bridge] = []
     with tempfile.TemporaryDirectory(prefix="ib-bridge-bench-") as data:
         try:
             emulator = start_emulator()
-            port = free_port()
-            data_dir = Path(data)
-            bridge = Bridge(port, data_dir, bridge_env(port, emulator, data_dir))
-            bridge.start()
-            proxied = bridge_target(bridge, emulator)
             direct = direct_target(emulator)
-            for target in (direct, proxied):
+            under_test = []
+            for workers in worker_counts:
+                port = free_port()
+                data_dir = Path(data) / f"bridge-{len(bridges)}"
+                env = bridge_env(port, emulator, data_dir, IB_BRIDGE_CODE_TTL=str(CODE_TTL))
+                bridge = Bridge(port, data_dir, env)
+                bridges.append(bridge)
+                bridge.start("--workers", str(workers))
+                target = bridge_target(bridge, emulator, f"proxied, {workers} w")
+                under_test.append(BridgeUnderTest(workers, bridge, target))
+            for target in (direct, *(b.target for b in under_test)):
                 require_loopback(target.url)
                 check(target)
-            yield Stack(emulator, bridge, direct, proxied)
+            yield Stack(emulator, direct, under_test)
         finally:
-            for server in (bridge, emulator):
-                if server is not None:
-                    with suppress(Exception):
-                        server.stop()
-            for server in (bridge, emulator):
-                process = server.process if server is not None else None
+            servers: list[Bridge | Emulator] = [*bridges]
+            if emulator is not None:
+                servers.append(emulator)
+            for server in servers:
+                with suppress(Exception):
+                    server.stop()
+            for server in servers:
+                process = server.process
                 if process is not None and process.poll() is None:
                     process.kill()
                     process.wait(timeout=10)
