@@ -70,6 +70,10 @@ async def proxy(request: Request) -> Response:
         raise BridgeError(413, "invalid_request", _too_large(cap), headers=CLOSE)
     slot = bridge.upstream.grant_slot(session.grant.grant_id)
     if slot is None:
+        log.info(
+            "proxy call refused: the grant has its maximum of calls in flight",
+            extra={"grant_id": session.grant.grant_id, "cap": bridge.upstream.max_per_grant},
+        )
         raise BridgeError(
             429,
             "too_many_requests",
@@ -132,6 +136,8 @@ async def forward(
             answer = await upstream.read()  # as encoded: no decompression
         except (TimeoutError, aiohttp.ClientError):
             upstream.close()
+            if watch.error is not None:  # IB answered early, then the caller's body failed
+                raise watch.error from None
             raise BridgeError(502, "bad_gateway", "IntelligenceBank's answer broke off.") from None
         upstream.release()
         small = Response(answer, status_code=upstream.status)
