@@ -18,11 +18,14 @@ MB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def tight_bridge(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
-    """A bridge that waits one second for IB and keeps at most two connections to it, so a
-    stalled answer or a leaked connection shows at once."""
+    """A bridge that waits one second for IB and keeps at most three connections to it, so a
+    stalled answer or a leaked connection shows at once. One grant may hold two of them: a
+    caller's hang-up reaches the bridge a moment after the caller's next call may, and a cap
+    of one would refuse that call (429) in the meantime."""
     port, data_dir = free_port(), tmp_path_factory.mktemp("tight")
     env = bridge_env(port, emulator, data_dir, IB_BRIDGE_UPSTREAM_TIMEOUT="1",
-                     IB_BRIDGE_UPSTREAM_MAX_CONNECTIONS="2")
+                     IB_BRIDGE_UPSTREAM_MAX_CONNECTIONS="3",
+                     IB_BRIDGE_PROXY_MAX_CONCURRENT_PER_GRANT="2")
     server = Bridge(port, data_dir, env)
     server.start()
     yield server
@@ -44,8 +47,8 @@ def test_a_stalled_ib_ends_in_504_and_holds_nothing(
     tight_bridge: Bridge, emulator: Emulator, user: SignedIn
 ) -> None:
     emulator.control("config", {"latency_ms": 3000})
-    answers = [small_call(tight_bridge, user) for _ in range(3)]  # more than the pool holds
-    assert [a.status_code for a in answers] == [504, 504, 504]
+    answers = [small_call(tight_bridge, user) for _ in range(4)]  # more than the pool holds
+    assert [a.status_code for a in answers] == [504, 504, 504, 504]
     assert answers[0].json()["error"] == "gateway_timeout"
     emulator.control("config", {"latency_ms": 0})
     assert small_call(tight_bridge, user).status_code == 200
@@ -72,7 +75,7 @@ def test_abandoned_downloads_give_their_connections_back(
     tight_bridge: Bridge, user: SignedIn
 ) -> None:
     url = f"{tight_bridge.url}/proxy/{user.api('file/generated')}?size={64 * MB}"
-    for _ in range(5):  # more than the two connections the bridge may hold
+    for _ in range(5):  # more than the three connections the bridge may hold
         with httpx.stream("GET", url, headers=user.auth, timeout=10) as answer:
             assert answer.status_code == 200
             next(answer.iter_raw())  # read a little, then hang up

@@ -25,6 +25,7 @@ from .clock import Clock, system_clock
 from .errors import BridgeError
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
+from .handlers.header_limits import HeaderLimits
 from .logs import configure_logging
 from .routing import build_routes, load_spec
 from .settings import Settings
@@ -114,6 +115,12 @@ def create_app(
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
         middleware=[
+            Middleware(
+                HeaderLimits,
+                max_value_bytes=settings.max_header_value_bytes,
+                max_total_bytes=settings.max_header_bytes,
+                max_count=settings.max_header_count,
+            ),
             Middleware(PathCORS, origins=settings.cors_origins),
             Middleware(OwnAnswersGZip),
         ],

@@ -77,6 +77,7 @@ class Bridge:
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
             max_connections=settings.upstream_max_connections,
+            max_per_grant=settings.proxy_max_concurrent_per_grant,
         )
         http = httpx.AsyncClient(
             timeout=timeout,

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -115,15 +116,44 @@ def run_dev(host: str, port: int, emulator_port: int, data_dir: Path) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            **server_limits(settings),
+        )
     finally:
         emulator_server.should_exit = True
         thread.join(timeout=5)
     return 0
 
 
+def server_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's own protections, from the settings (docs/configuration.md, "Limits").
+
+    - `timeout_keep_alive`: an idle kept-alive connection closes after this many seconds.
+    - `h11_max_incomplete_event_size`: with the h11 parser, a request line plus headers larger
+      than this is refused (400) before it is read whole; set just above the header limit so
+      that the app's own 431 speaks first. The httptools parser (uvicorn's choice when it is
+      installed) has no such cap, and uvicorn has no slow-header timeout at all: a reverse
+      proxy in front provides both in production.
+    - `limit_concurrency`: off unless set; it counts idle and slow connections too, so a crowd
+      of slow clients would turn it into 503s for everyone.
+    - `server_header`: off; proxied answers carry no `Server`, and the bridge's own don't
+      advertise uvicorn. The `Date` header stays uvicorn's (IB's is dropped by the proxy).
+    """
+    return {
+        "timeout_keep_alive": settings.server_keep_alive_timeout,
+        "h11_max_incomplete_event_size": settings.max_header_bytes + 8 * 1024,
+        "limit_concurrency": settings.server_limit_concurrency,
+        "server_header": False,
+    }
+
+
 def run_serve(host: str, port: int, workers: int) -> int:
-    Settings.from_env().check()  # refuse before any worker starts, with the reason
+    settings = Settings.from_env()
+    settings.check()  # refuse before any worker starts, with the reason
     uvicorn.run(
         "ib_oauth_bridge.app:create_app_from_env",
         factory=True,
@@ -132,6 +162,7 @@ def run_serve(host: str, port: int, workers: int) -> int:
         workers=workers,
         proxy_headers=True,
         log_level="warning",
+        **server_limits(settings),
     )
     return 0
 

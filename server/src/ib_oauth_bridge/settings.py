@@ -70,6 +70,20 @@ class Settings:
     upstream_timeout: float = 30.0
     upstream_connect_timeout: float = 10.0
     upstream_max_connections: int = 200  # the proxy's connections to IB, per worker
+    # Fairness at the proxy (per worker): concurrent calls one grant may have in flight, how
+    # long a request body may pause between chunks, how long a client may stop reading an
+    # answer, and an optional cap on upload size (0: none; IB files can be gigabytes).
+    proxy_max_concurrent_per_grant: int = 8
+    proxy_body_idle_timeout: float = 15.0
+    proxy_send_timeout: float = 30.0
+    proxy_max_upload_bytes: int = 0
+    # Request headers, for every endpoint (431 beyond them): per value, in all, and how many.
+    max_header_value_bytes: int = 8 * 1024
+    max_header_bytes: int = 64 * 1024
+    max_header_count: int = 100
+    # `serve`/`dev`: uvicorn's idle keep-alive timeout, and its connection cap (503 beyond it).
+    server_keep_alive_timeout: int = 5
+    server_limit_concurrency: int | None = None
     max_form_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
@@ -163,6 +177,25 @@ class Settings:
             "upstream_max_connections": get_int(
                 "UPSTREAM_MAX_CONNECTIONS", defaults.upstream_max_connections
             ),
+            "proxy_max_concurrent_per_grant": get_int(
+                "PROXY_MAX_CONCURRENT_PER_GRANT", defaults.proxy_max_concurrent_per_grant
+            ),
+            "proxy_body_idle_timeout": get_float(
+                "PROXY_BODY_IDLE_TIMEOUT", defaults.proxy_body_idle_timeout
+            ),
+            "proxy_send_timeout": get_float("PROXY_SEND_TIMEOUT", defaults.proxy_send_timeout),
+            "proxy_max_upload_bytes": get_int(
+                "PROXY_MAX_UPLOAD_BYTES", defaults.proxy_max_upload_bytes
+            ),
+            "max_header_value_bytes": get_int(
+                "MAX_HEADER_VALUE_BYTES", defaults.max_header_value_bytes
+            ),
+            "max_header_bytes": get_int("MAX_HEADER_BYTES", defaults.max_header_bytes),
+            "max_header_count": get_int("MAX_HEADER_COUNT", defaults.max_header_count),
+            "server_keep_alive_timeout": get_int(
+                "SERVER_KEEP_ALIVE_TIMEOUT", defaults.server_keep_alive_timeout
+            ),
+            "server_limit_concurrency": get_int("SERVER_LIMIT_CONCURRENCY", 0) or None,
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
@@ -195,6 +228,7 @@ class Settings:
             ) from None
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
+        self._check_limits()
         if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
             raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
         for uri in self.public_client_redirect_uris:  # in dev mode too: a typo is never wanted
@@ -232,6 +266,31 @@ class Settings:
             problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
+
+    def _check_limits(self) -> None:
+        """The proxy's fairness and the request limits: positive, and one grant's share of the
+        upstream pool strictly below the pool, so that one grant can never take all of it."""
+        positive = {
+            "UPSTREAM_MAX_CONNECTIONS": self.upstream_max_connections,
+            "PROXY_MAX_CONCURRENT_PER_GRANT": self.proxy_max_concurrent_per_grant,
+            "PROXY_BODY_IDLE_TIMEOUT": self.proxy_body_idle_timeout,
+            "PROXY_SEND_TIMEOUT": self.proxy_send_timeout,
+            "MAX_HEADER_VALUE_BYTES": self.max_header_value_bytes,
+            "MAX_HEADER_BYTES": self.max_header_bytes,
+            "MAX_HEADER_COUNT": self.max_header_count,
+            "SERVER_KEEP_ALIVE_TIMEOUT": self.server_keep_alive_timeout,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise SettingsError(f"{PREFIX}{name} must be a positive number, got {value}")
+        if self.proxy_max_upload_bytes < 0:
+            raise SettingsError(f"{PREFIX}PROXY_MAX_UPLOAD_BYTES must be 0 (no cap) or more")
+        if self.proxy_max_concurrent_per_grant >= self.upstream_max_connections:
+            raise SettingsError(
+                f"{PREFIX}PROXY_MAX_CONCURRENT_PER_GRANT ({self.proxy_max_concurrent_per_grant}) "
+                f"must be below {PREFIX}UPSTREAM_MAX_CONNECTIONS "
+                f"({self.upstream_max_connections}): one grant must never hold the whole pool"
+            )
 
 
 _PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+")

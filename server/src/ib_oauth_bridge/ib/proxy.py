@@ -43,7 +43,9 @@ DROP_REQUEST = HOP_BY_HOP | {
     "origin",
     "referer",
 }
-DROP_RESPONSE = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
+# IB's Date and Server go too: the server in front of the bridge (uvicorn, hypercorn, ...)
+# always adds its own Date (and may add Server), and an answer must carry each at most once.
+DROP_RESPONSE = HOP_BY_HOP | {"set-cookie", "set-cookie2", "date", "server"}
 
 
 def upstream_url(session: IBSession, raw_path: bytes, query: bytes) -> str:

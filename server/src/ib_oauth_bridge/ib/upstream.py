@@ -7,6 +7,10 @@ followed, no environment proxies (a variable must never route sids elsewhere), n
 (IB's Content-Encoding reaches the caller untouched), no headers of its own (no User-Agent,
 Accept or Accept-Encoding the caller did not send), the URL sent byte for byte. httpx stays for
 IB's browser-login calls.
+
+One pool serves every user, so it is shared fairly: each grant may have at most
+`max_per_grant` calls in flight (`grant_slot`), strictly fewer than the pool holds (settings
+check that), so one grant can never take every connection. Counts are per worker process.
 """
 
 from __future__ import annotations
@@ -15,6 +19,28 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from yarl import URL
+
+
+class GrantSlot:
+    """One call's share of its grant's concurrency; `release()` gives it back (idempotent)."""
+
+    __slots__ = ("_counts", "_grant_id", "_held")
+
+    def __init__(self, counts: dict[str, int], grant_id: str) -> None:
+        self._counts = counts
+        self._grant_id = grant_id
+        self._held = True
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        left = self._counts[self._grant_id] - 1
+        if left:
+            self._counts[self._grant_id] = left
+        else:
+            del self._counts[self._grant_id]
+
 
 # Headers aiohttp would otherwise add on its own.
 NOT_OURS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
@@ -27,12 +53,15 @@ class Upstream:
         connect_timeout: float,
         read_timeout: float,
         max_connections: int = 200,
+        max_per_grant: int = 8,
         dns_cache_seconds: int = 60,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._max_connections = max_connections
+        self.max_per_grant = max_per_grant
+        self._in_flight: dict[str, int] = {}  # grant id -> calls in flight (this worker)
         self._dns_cache_seconds = dns_cache_seconds
         self._session: aiohttp.ClientSession | None = None
 
@@ -52,6 +81,18 @@ class Upstream:
                 requote_redirect_url=False,
             )
         return self._session
+
+    def grant_slot(self, grant_id: str) -> GrantSlot | None:
+        """A slot for one more call of this grant, or None when it has `max_per_grant` in
+        flight already. No await: taking the slot cannot race within the event loop."""
+        held = self._in_flight.get(grant_id, 0)
+        if held >= self.max_per_grant:
+            return None
+        self._in_flight[grant_id] = held + 1
+        return GrantSlot(self._in_flight, grant_id)
+
+    def in_flight(self, grant_id: str) -> int:
+        return self._in_flight.get(grant_id, 0)
 
     async def send(
         self,
