@@ -7,17 +7,65 @@ followed, no environment proxies (a variable must never route sids elsewhere), n
 (IB's Content-Encoding reaches the caller untouched), no headers of its own (no User-Agent,
 Accept or Accept-Encoding the caller did not send), the URL sent byte for byte. httpx stays for
 IB's browser-login calls.
+
+Every connection goes to an address the bridge checked: the connector's resolver is
+`CheckedResolver`, which answers only with the addresses `outbound.AddressGuard` accepted (a
+name with any internal address is refused whole), so aiohttp never looks a name up on its own
+and a rebinding name cannot reach our network between the login's check and the proxy's
+connect. An IP-literal host, which aiohttp never resolves, is checked in `send`.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from ..outbound import AddressGuard, AddressRefused, parse_address
 
 # Headers aiohttp would otherwise add on its own.
 NOT_OURS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+
+
+class CheckedResolver(AbstractResolver):
+    """aiohttp's resolver, answering only with addresses the guard checked; a refused name
+    raises OSError, which aiohttp reports as ClientConnectorDNSError (a ClientError)."""
+
+    def __init__(self, guard: AddressGuard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            found = await self._guard.addresses(host, port)
+        except AddressRefused as refused:
+            raise OSError(str(refused)) from None
+        results: list[ResolveResult] = []
+        for text in found:
+            address = parse_address(text)
+            kind = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            if family not in (socket.AF_UNSPEC, kind):
+                continue
+            results.append(
+                {
+                    "hostname": host,
+                    "host": str(address),
+                    "port": port,
+                    "family": kind,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        if not results:
+            raise OSError(f"{host} has no address of the wanted family")
+        return results
+
+    async def close(self) -> None:
+        pass
 
 
 class Upstream:
@@ -28,7 +76,9 @@ class Upstream:
         read_timeout: float,
         max_connections: int = 200,
         dns_cache_seconds: int = 60,
+        guard: AddressGuard | None = None,
     ) -> None:
+        self._guard = guard or AddressGuard()
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
@@ -42,7 +92,9 @@ class Upstream:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
                     limit=self._max_connections,
+                    # Caches the resolver's answers, which are checked ones.
                     ttl_dns_cache=self._dns_cache_seconds,
+                    resolver=CheckedResolver(self._guard),
                 ),
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=self._timeout,
@@ -63,9 +115,15 @@ class Upstream:
         """Send the request and return IB's answer with its headers read and its body not yet.
         The caller releases it (`release()` after reading, `close()` to drop the connection).
         Raises TimeoutError (asyncio's) or aiohttp.ClientError."""
+        target = URL(url, encoded=True)
+        host = target.raw_host or ""
+        if host[-1:].isdigit() or ":" in host:  # possibly an IP literal: no resolver sees it
+            port = target.port or 0
+            if _is_address(host) and not self._guard.check_literal(host, port):
+                raise aiohttp.ClientConnectionError(f"{host} is an internal address")
         return await self._client().request(
             method,
-            URL(url, encoded=True),
+            target,
             headers=headers,
             data=body,
             allow_redirects=False,
@@ -76,3 +134,11 @@ class Upstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        parse_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
