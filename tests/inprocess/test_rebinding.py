@@ -10,48 +10,19 @@ all call it), so a client that looked a name up a second time on its own would b
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from docserver import RecordingListener
+from fake_dns import API, PLATFORM, PUBLIC, FakeDNS, emulator_at
 from inprocess_flow import authorize_path, form_value, pkce_pair, tokens
 from inprocess_stack import open_stack
 
-from ib_oauth_bridge.devib import EmulatorConfig
+from docserver import RecordingListener
 
 pytestmark = pytest.mark.anyio
 
-PUBLIC = "93.184.215.14"
-PLATFORM = "acme.intelligencebank.com"
-API = "api-rebind.intelligencebank.com"
 PRODUCTION = {"issuer": "https://bridge.example", "dev_mode": False, "dev_ib_urls": ()}
-
-
-class FakeDNS:
-    """`socket.getaddrinfo` for some names: each lookup takes the next answer of the name's
-    list, the last one repeating; every other name resolves as it always does."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.answers: dict[str, list[str]] = {}
-        self.lookups: list[str] = []
-        self._real = socket.getaddrinfo
-        monkeypatch.setattr(socket, "getaddrinfo", self.getaddrinfo)
-
-    def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        answers = self.answers.get(name.lower().rstrip("."))
-        if answers is None:
-            return self._real(host, port, *args, **kwargs)
-        self.lookups.append(name)
-        address = answers.pop(0) if len(answers) > 1 else answers[0]
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sockaddr: tuple[Any, ...] = (address, int(port or 0))
-        if family == socket.AF_INET6:
-            sockaddr += (0, 0)
-        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
 
 
 @pytest.fixture
@@ -65,12 +36,6 @@ def listener() -> Iterator[RecordingListener]:
         yield opened
 
 
-def emulator_at(port: int) -> EmulatorConfig:
-    """The emulator as IB would be: https names under intelligencebank.com, on `port` (the
-    listener's, so that any connection to loopback would land there)."""
-    return EmulatorConfig(platform_host=PLATFORM, api_host=API, port=port, scheme="https")
-
-
 async def test_the_platform_url_is_connected_to_at_its_checked_address(
     tmp_path: Path, dns: FakeDNS, listener: RecordingListener
 ) -> None:
@@ -79,7 +44,7 @@ async def test_the_platform_url_is_connected_to_at_its_checked_address(
     async with open_stack(
         tmp_path, emulator_at(listener.port), login_in_process=False, **PRODUCTION
     ) as stack, stack.browser() as browser:
-        verifier, challenge = pkce_pair()
+        _, challenge = pkce_pair()
         page = await browser.get(authorize_path(challenge=challenge, state="s"))
         assert page.status_code == 200, page.text
         answer = await browser.post(
