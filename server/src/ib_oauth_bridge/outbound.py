@@ -394,7 +394,9 @@ class AddressGuard:
     rebinding) impossible. `PinnedBackend` does so for httpcore and httpx, `ib.upstream` for
     aiohttp."""
 
-    def __init__(self, *, resolver: Resolver = system_resolver, trusted: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, resolver: Resolver = system_resolver, trusted: Iterable[str] = ()
+    ) -> None:
         self.resolver = resolver
         self._trusted = frozenset(key for url in trusted if (key := origin_key(url)))
 

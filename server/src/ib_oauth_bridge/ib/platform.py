@@ -81,7 +81,9 @@ class HostPolicy:
         except AddressRefused as refused:
             if refused.not_found:
                 raise PlatformURLError(f"{host} could not be found. Check the address.") from None
-            raise PlatformURLError(f"{host} points to an internal address and is refused.") from None
+            raise PlatformURLError(
+                f"{host} points to an internal address and is refused."
+            ) from None
 
     async def check_api_url(self, api_v3_url: str) -> str:
         """IB's reported apiV3url as an origin; it must pass the same policy as the platform,
