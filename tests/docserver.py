@@ -21,6 +21,9 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     chunked: bool = False  # Transfer-Encoding: chunked, no Content-Length
     seconds_per_byte: float = 0.0  # > 0: send the body one byte at a time, this slowly
+    # response header -> request header whose value it repeats, prefixed (an upstream that
+    # echoes what it was sent, such as a credential)
+    echo: dict[str, str] = field(default_factory=dict)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -33,6 +36,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(route.status)
         for name, value in route.headers.items():
             self.send_header(name, value)
+        for name, source in route.echo.items():
+            self.send_header(name, f"echo; {self.headers.get(source, '')}")
         if route.chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:

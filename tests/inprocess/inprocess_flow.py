@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from inprocess_stack import ISSUER, Stack
+from inprocess_stack import Stack
 
 LOOPBACK_REDIRECT = "http://127.0.0.1:53682/callback"
 CLIENT_ID = "mcp-public-client"
@@ -62,7 +62,7 @@ async def start_login(stack: Stack, browser: httpx.AsyncClient, **params: str) -
             "platform_url": stack.emulator.platform_url,
             "csrf_token": form_value(page.text, "csrf_token"),
         },
-        headers={"Accept": "application/json", "Origin": ISSUER},
+        headers={"Accept": "application/json", "Origin": stack.settings.issuer},
     )
     assert started.status_code == 200, started.text
     return str(started.json()["login_url"])

@@ -71,7 +71,7 @@ class Stack:
 
     def browser(self) -> httpx.AsyncClient:
         """A new browser: its own cookie jar, talking to the bridge."""
-        return httpx.AsyncClient(transport=self.http._transport, base_url=ISSUER)
+        return httpx.AsyncClient(transport=self.http._transport, base_url=self.settings.issuer)
 
 
 def make_settings(emulator: EmulatorConfig, data_dir: Path, **overrides: Any) -> Settings:
@@ -91,17 +91,27 @@ def make_settings(emulator: EmulatorConfig, data_dir: Path, **overrides: Any) ->
 
 
 @contextlib.asynccontextmanager
-async def open_stack(tmp_path: Path, **settings_overrides: Any) -> AsyncIterator[Stack]:
+async def open_stack(
+    tmp_path: Path,
+    emulator: EmulatorConfig | None = None,
+    *,
+    login_in_process: bool = True,
+    **settings_overrides: Any,
+) -> AsyncIterator[Stack]:
+    """`login_in_process=False`: the bridge reaches IB's browser-login API over the network,
+    as in production, instead of the emulator in-process."""
     clock = FakeClock(time.time())
-    emulator_config = EmulatorConfig()
+    emulator_config = emulator or EmulatorConfig()
     ib_transport = RecordingTransport(create_emulator_app(emulator_config))
     settings = make_settings(emulator_config, tmp_path, **settings_overrides)
     store = SQLiteStore(tmp_path / "bridge.db", clock=clock)
-    app = create_app(settings, store=store, clock=clock, ib_transport=ib_transport)
+    app = create_app(
+        settings, store=store, clock=clock, ib_transport=ib_transport if login_in_process else None
+    )
     transport = httpx.ASGITransport(app=app)
     try:
         async with (
-            httpx.AsyncClient(transport=transport, base_url=ISSUER) as http,
+            httpx.AsyncClient(transport=transport, base_url=settings.issuer) as http,
             httpx.AsyncClient(transport=ib_transport) as ib,
         ):
             yield Stack(
@@ -115,4 +125,6 @@ async def open_stack(tmp_path: Path, **settings_overrides: Any) -> AsyncIterator
                 ib_transport.paths,
             )
     finally:
+        await app.state.bridge.http.aclose()
+        await app.state.bridge.upstream.aclose()
         await store.close()

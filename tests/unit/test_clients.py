@@ -4,9 +4,13 @@ loopback on any port, operator additions; lookalikes refused. And the names of t
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+from pathlib import Path
 
 import pytest
 
+from ib_oauth_bridge.app import create_app
 from ib_oauth_bridge.oauth.clients import (
     KNOWN_HOST_CALLBACKS,
     MCP_PUBLIC_CLIENT_ID,
@@ -14,7 +18,8 @@ from ib_oauth_bridge.oauth.clients import (
     ClientLookup,
     known_host_name,
 )
-from ib_oauth_bridge.settings import Settings, SettingsError
+from ib_oauth_bridge.oauth.keys import generate_signing_key
+from ib_oauth_bridge.settings import Settings, SettingsError, parse_clients
 
 ACCEPTED = [
     "https://claude.ai/api/mcp/auth_callback",
@@ -161,3 +166,49 @@ def test_bad_operator_redirect_uris_stop_the_start(uri: str, reason: str, dev: s
     assert "IB_BRIDGE_PUBLIC_CLIENT_REDIRECT_URIS" in message
     assert repr(uri) in message
     assert reason in message
+
+
+# Configured clients (IB_BRIDGE_CLIENTS) -------------------------------------------------------
+
+CONFIGURED_REFUSED = [
+    "javascript:alert(document.cookie)",
+    "data:text/html,<script>alert(1)</script>",
+    "https://app.example/callback#fragment",
+    "/callback",
+    "app.example/callback",
+    "http://app.example/callback",  # http off loopback
+    "https://user@app.example/callback",
+]
+
+
+@pytest.mark.parametrize("uri", CONFIGURED_REFUSED)
+def test_a_configured_client_with_a_bad_redirect_uri_stops_the_start(uri: str) -> None:
+    raw = json.dumps([{"client_id": "web-app", "redirect_uris": ["https://ok.example/cb", uri]}])
+    with pytest.raises(SettingsError) as refused:
+        ClientLookup(parse_clients(raw), None)  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "IB_BRIDGE_CLIENTS" in message
+    assert "'web-app'" in message
+    assert repr(uri) in message
+
+
+def test_the_bridge_does_not_start_with_such_a_client(tmp_path: Path) -> None:
+    raw = json.dumps([{"client_id": "web-app", "redirect_uris": ["javascript:alert(1)"]}])
+    settings = Settings.from_env(
+        {"IB_BRIDGE_DEV": "1", "IB_BRIDGE_CLIENTS": raw, "IB_BRIDGE_DATA_DIR": str(tmp_path)},
+        signing_key=json.dumps(generate_signing_key().as_dict(private=True)),
+        encryption_key=base64.urlsafe_b64encode(bytes(32)).decode(),
+        cookie_secret="x" * 32,
+    )
+    with pytest.raises(SettingsError, match="javascript:alert"):
+        create_app(settings)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://app.example/callback", "http://127.0.0.1:8080/cb", "com.example.app:/oauth"],
+)
+def test_configured_clients_with_good_redirect_uris_start(uri: str) -> None:
+    raw = json.dumps([{"client_id": "web-app", "redirect_uris": [uri]}])
+    lookup = ClientLookup(parse_clients(raw), None)  # type: ignore[arg-type]
+    assert lookup.is_reserved("web-app")

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .auth import BearerTokenBackend, on_auth_error
 from .bridge import Bridge
 from .clock import Clock, system_clock
+from .edge import IssuerHost, StrictTransportSecurity
 from .errors import BridgeError
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
@@ -121,6 +122,12 @@ def create_app(
                 max_total_bytes=settings.max_header_bytes,
                 max_count=settings.max_header_count,
             ),
+            *(
+                [Middleware(StrictTransportSecurity)]
+                if settings.secure_cookies and not settings.dev_mode
+                else []
+            ),
+            Middleware(IssuerHost, issuer=settings.issuer, dev_mode=settings.dev_mode),
             Middleware(PathCORS, origins=settings.cors_origins),
             Middleware(OwnAnswersGZip),
         ],

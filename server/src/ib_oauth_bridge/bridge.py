@@ -27,7 +27,7 @@ from .oauth.login_flow import LoginFlow
 from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
-from .outbound import SafeFetcher
+from .outbound import AddressGuard, SafeFetcher, pinned_transport
 from .ratelimit import RateLimiter
 from .settings import Settings, SettingsError
 from .store import Store, open_store
@@ -73,11 +73,15 @@ class Bridge:
         timeout = httpx.Timeout(
             settings.upstream_timeout, connect=settings.upstream_connect_timeout
         )
+        # IB's hosts come from user input and from IB's answer: every connection to them goes to
+        # an address checked once (only the emulator's configured origins may be internal).
+        guard = AddressGuard(trusted=settings.dev_ib_urls if settings.dev_mode else ())
         upstream = Upstream(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
             max_connections=settings.upstream_max_connections,
             max_per_grant=settings.proxy_max_concurrent_per_grant,
+            guard=guard,
         )
         http = httpx.AsyncClient(
             timeout=timeout,
@@ -85,7 +89,7 @@ class Bridge:
             # One client serves every user: it must never keep IB's cookies between requests.
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             trust_env=False,
-            transport=ib_transport,
+            transport=ib_transport or pinned_transport(guard),
         )
         # Client ID Metadata Documents: fetched from the client's own URL, never from ours.
         documents = MetadataDocuments(
@@ -116,7 +120,9 @@ class Bridge:
                 clock=clock,
             )
         )
-        host_policy = HostPolicy(settings.platform_hosts, settings.dev_ib_urls)
+        host_policy = HostPolicy(
+            settings.platform_hosts, settings.dev_ib_urls if settings.dev_mode else (), guard
+        )
         sessions = SessionCache(store, clock)
         oauth.grant_listeners.append(sessions.evict)
         login = LoginFlow(

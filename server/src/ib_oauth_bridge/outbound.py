@@ -17,7 +17,7 @@ What is refused, before and while connecting:
   reading: one deadline).
 
 How the address is pinned. The fetch runs on httpcore directly (not httpx), through a
-connection pool made for this one fetch whose *network backend* is `_CheckedBackend`. httpcore
+connection pool made for this one fetch whose *network backend* is `PinnedBackend`. httpcore
 asks its backend for a connection with the URL's host name (`AsyncHTTPConnection._connect`
 calls `self._network_backend.connect_tcp(host=self._origin.host, ...)`, httpcore
 1.0.9 `_async/connection.py`); our backend resolves that name, checks every address, and asks
@@ -34,6 +34,14 @@ through the same check.
 httpcore has no cookie jar, never reads proxy or certificate settings from the environment
 (the equivalent of httpx's `trust_env=False`) and never follows redirects, which is what a
 fetch of someone else's URL wants.
+
+The same pinning serves every other connection to a host the bridge did not configure (IB's
+platform and API hosts, which come from user input and from IB's answer): `AddressGuard`
+resolves once and refuses a name when any of its addresses is internal (`is_public_address`,
+the one definition of "internal" in the bridge), except the exact origins it was told to trust
+(the emulator's, in dev mode); `PinnedBackend` connects httpcore (so httpx, through
+`pinned_transport`) to the addresses the guard returned, and `ib.upstream` hands the same
+guard to aiohttp as its resolver.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from urllib.parse import urlsplit
 import anyio
 import certifi
 import httpcore
+import httpx
 
 MAX_URL_LENGTH = 2048
 DEFAULT_MAX_BYTES = 5 * 1024
@@ -235,7 +244,7 @@ class SafeFetcher:
             raise OutboundError(f"took longer than {self.timeout:g} s to arrive") from None
 
     async def _get(self, url: str, target: _Target) -> Fetched:
-        backend = _CheckedBackend(self._backend, self.checked_addresses)
+        backend = PinnedBackend(self._backend, self.checked_addresses)
         timeouts = dict.fromkeys(("connect", "read", "write", "pool"), self.timeout)
         headers = [
             (b"Host", target.authority.encode("ascii")),
@@ -302,9 +311,10 @@ class SafeFetcher:
         return bytes(body)
 
 
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
+class PinnedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the address check between resolving and connecting:
-    httpcore hands us the URL's host name, we connect to an address we checked."""
+    httpcore hands us the URL's host name, we connect to an address we checked. Whatever the
+    check raises (OutboundError) leaves through httpcore and httpx untouched."""
 
     def __init__(
         self,
@@ -346,3 +356,110 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+# Connections to hosts the bridge did not configure -------------------------------------------
+
+
+class AddressRefused(OutboundError):
+    """A host the bridge will not connect to: it does not resolve (`not_found`), or one of its
+    addresses is internal. The message names the host, never the address."""
+
+    def __init__(self, host: str, *, not_found: bool) -> None:
+        reason = "does not resolve" if not_found else "resolves to an internal address"
+        super().__init__(f"{host} {reason}")
+        self.host = host
+        self.not_found = not_found
+
+
+def origin_key(url: str) -> tuple[str, int] | None:
+    """(host, port) of an absolute http(s) URL, host lower-cased and without brackets."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    return parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+class AddressGuard:
+    """Resolve a host once and return its addresses only when every one of them is public
+    (`is_public_address`); a name with any internal address is refused whole, so a resolver
+    answering a mix cannot slip one through. Only the exact origins in `trusted` (host and
+    port: the emulator's, in dev mode) may resolve anywhere, loopback included.
+
+    Connect to what this returns, never to the name: that is what makes a second lookup (DNS
+    rebinding) impossible. `PinnedBackend` does so for httpcore and httpx, `ib.upstream` for
+    aiohttp."""
+
+    def __init__(
+        self, *, resolver: Resolver = system_resolver, trusted: Iterable[str] = ()
+    ) -> None:
+        self.resolver = resolver
+        self._trusted = frozenset(key for url in trusted if (key := origin_key(url)))
+
+    def trusts(self, host: str, port: int) -> bool:
+        return (host.lower().strip("[]"), port) in self._trusted
+
+    def check_literal(self, host: str, port: int) -> bool:
+        """For an IP-literal host (which no resolver sees): whether it may be contacted.
+        False for a name."""
+        try:
+            address = parse_address(host.strip("[]"))
+        except ValueError:
+            return False
+        return self.trusts(host, port) or is_public_address(address)
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """The checked addresses of `host` (AddressRefused when it has none or any internal
+        one). An IP literal is checked as it is."""
+        name = host.strip("[]")
+        if _is_ip_literal(name.split("%", 1)[0]):
+            if self.check_literal(name, port):
+                return [name]
+            raise AddressRefused(name, not_found=False)
+        try:
+            found = await self.resolver(name, port)
+        except (OSError, UnicodeError):
+            raise AddressRefused(name, not_found=True) from None
+        if not found:
+            raise AddressRefused(name, not_found=True)
+        if self.trusts(name, port):
+            return found
+        for text in found:
+            try:
+                address = parse_address(text)
+            except ValueError:
+                raise AddressRefused(name, not_found=True) from None
+            if not is_public_address(address):
+                raise AddressRefused(name, not_found=False)
+        return found
+
+
+def pinned_transport(
+    guard: AddressGuard,
+    *,
+    limits: httpx.Limits = httpx.Limits(),  # noqa: B008 - immutable
+    network_backend: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection goes to an address `guard` checked, TLS still
+    verified for the URL's name (certifi's CAs; nothing read from the environment). A refused
+    host raises AddressRefused out of the request.
+
+    httpx has no public knob for httpcore's network backend, so the transport's connection pool
+    (`_pool`, httpx 0.28 `_transports/default.py`) is replaced by one built the same way with
+    ours; tests/unit/test_pinning.py fails if a new httpx stops using it."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        retries=0,
+        network_backend=PinnedBackend(network_backend or httpcore.AnyIOBackend(), guard.addresses),
+    )
+    return transport

@@ -3,6 +3,8 @@ playground."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
@@ -12,6 +14,9 @@ from ..routing import spec_text
 from ..web.templates import STATIC_DIR, render_page
 
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+# The assets' names: nothing else (a NUL, a control character, a separator) reaches the file
+# system, where a NUL makes the path itself raise.
+STATIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 async def healthz(request: Request) -> Response:
@@ -41,6 +46,8 @@ async def openapi_document(request: Request) -> Response:
 
 async def static_asset(request: Request) -> Response:
     name = request.path_params["path"]
+    if not STATIC_NAME.fullmatch(name):
+        raise BridgeError(404, "not_found", "No such file.")
     candidate = (STATIC_DIR / name).resolve()
     media_type = STATIC_TYPES.get(candidate.suffix)
     if candidate.parent != STATIC_DIR.resolve() or media_type is None or not candidate.is_file():

@@ -127,7 +127,9 @@ async def forward(
             "invalid_token",
             "The IntelligenceBank session has ended. Sign in again.",
         )
-    raw_headers = response_headers(upstream.raw_headers, upstream.headers.get("Connection", ""))
+    raw_headers = response_headers(
+        upstream.raw_headers, upstream.headers.get("Connection", ""), session.sid
+    )
     length = upstream.content_length
     if length is not None and length <= SMALL_BODY:
         # Small answers (most JSON calls) are read whole and sent in one piece: fewer writes

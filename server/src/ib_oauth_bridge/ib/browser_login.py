@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from ..outbound import AddressRefused
+
 DEFAULT_SESSION_HOURS = 24
 MIN_SESSION_HOURS, MAX_SESSION_HOURS = 1, 120
 
@@ -100,6 +102,11 @@ class BrowserLoginClient:
             raise IBError("IntelligenceBank did not answer in time.", timeout=True) from None
         except httpx.HTTPError:
             raise IBError("IntelligenceBank could not be reached.") from None
+        except AddressRefused as refused:
+            # The pinned transport's own lookup (a name can resolve differently than it did
+            # when the platform URL was checked: DNS rebinding).
+            reason = "it does not resolve" if refused.not_found else "it resolves internally"
+            raise IBError(f"IntelligenceBank could not be reached ({reason}).") from None
         if response.status_code == 404 and 404 in expect:
             return None
         if response.status_code not in expect:

@@ -3,18 +3,22 @@ URL IB reports back (IB-API.md section 3).
 
 The platform host comes from user input, and the bridge sends a credential (the sid) to it, so
 it is checked before any request leaves: https only, a configured host pattern, no IP literal,
-and no name that resolves to a private, loopback or otherwise internal address. In dev mode the
-emulator's own URLs are allowed as they are.
+and no name that resolves to a private, loopback or otherwise internal address (the bridge's one
+definition, `outbound.AddressGuard`). In dev mode the emulator's own URLs are allowed as they are.
+
+This check alone cannot stop DNS rebinding (the name may resolve differently a moment later):
+every connection the bridge then makes to IB goes through the same guard and to the address it
+checked (`outbound.pinned_transport` for the browser login, `ib.upstream` for the proxy).
 """
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import ipaddress
-import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from ..outbound import AddressGuard, AddressRefused
 
 MAX_URL_LENGTH = 2048
 
@@ -27,6 +31,7 @@ class PlatformURLError(ValueError):
 class HostPolicy:
     patterns: tuple[str, ...]
     dev_urls: tuple[str, ...] = ()  # origins allowed as-is (dev mode: the emulator)
+    guard: AddressGuard = field(default_factory=AddressGuard)
 
     def normalize(self, raw: str) -> str:
         """The origin (scheme://host[:port]) of a platform URL, or PlatformURLError."""
@@ -71,20 +76,21 @@ class HostPolicy:
             return
         parts = urlsplit(origin)
         host = parts.hostname or ""
-        loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError):
-            raise PlatformURLError(f"{host} could not be found. Check the address.") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise PlatformURLError(f"{host} points to an internal address and is refused.")
+            await self.guard.addresses(host, parts.port or 443)
+        except AddressRefused as refused:
+            if refused.not_found:
+                raise PlatformURLError(f"{host} could not be found. Check the address.") from None
+            raise PlatformURLError(
+                f"{host} points to an internal address and is refused."
+            ) from None
 
-    def check_api_url(self, api_v3_url: str) -> str:
+    async def check_api_url(self, api_v3_url: str) -> str:
         """IB's reported apiV3url as an origin; it must pass the same policy as the platform,
-        since the proxy will send the sid there too."""
-        return self.normalize(api_v3_url)
+        resolution included, since the proxy will send the sid there too."""
+        origin = self.normalize(api_v3_url)
+        await self.check_resolves_publicly(origin)
+        return origin
 
 
 def _is_ip_literal(host: str) -> bool:

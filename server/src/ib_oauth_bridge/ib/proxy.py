@@ -4,8 +4,9 @@ session's apiV3url) mapped to IB URLs, with the caller's bearer token swapped fo
 
 Security first: the target host must be the session's own API or platform host, or nothing is
 sent. The caller's Authorization, Cookie, any `sid` and hop-by-hop headers are dropped; IB's
-Set-Cookie never reaches the caller. Path and query pass byte for byte (IB's dotted syntax and
-`searchParams[...]` brackets). Bodies stream both ways, so memory stays flat for any file size.
+Set-Cookie, and any IB header whose value contains the sid, never reach the caller. Path and
+query pass byte for byte (IB's dotted syntax and `searchParams[...]` brackets). Bodies stream
+both ways, so memory stays flat for any file size.
 """
 
 from __future__ import annotations
@@ -95,8 +96,15 @@ def request_headers(
 
 
 def response_headers(
-    raw: tuple[tuple[bytes, bytes], ...], connection: str
+    raw: tuple[tuple[bytes, bytes], ...], connection: str, sid: str
 ) -> list[tuple[bytes, bytes]]:
-    """IB's headers as they came (repeated ones included), less cookies and hop-by-hop."""
+    """IB's headers as they came (repeated ones included), less cookies, hop-by-hop, and any
+    header whose value carries the session's sid (IB echoing it, in a Location or a debug
+    header, must not hand the caller the credential the bridge exists to hide)."""
     drop = DROP_RESPONSE | _connection_tokens(connection)
-    return [(name, value) for name, value in raw if name.decode("latin-1").lower() not in drop]
+    secret = sid.encode("latin-1", "replace") if sid else None
+    return [
+        (name, value)
+        for name, value in raw
+        if name.decode("latin-1").lower() not in drop and (secret is None or secret not in value)
+    ]

@@ -11,14 +11,24 @@ IB's browser-login calls.
 One pool serves every user, so it is shared fairly: each grant may have at most
 `max_per_grant` calls in flight (`grant_slot`), strictly fewer than the pool holds (settings
 check that), so one grant can never take every connection. Counts are per worker process.
+
+Every connection goes to an address the bridge checked: the connector's resolver is
+`CheckedResolver`, which answers only with the addresses `outbound.AddressGuard` accepted (a
+name with any internal address is refused whole), so aiohttp never looks a name up on its own
+and a rebinding name cannot reach our network between the login's check and the proxy's
+connect. An IP-literal host, which aiohttp never resolves, is checked in `send`.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from ..outbound import AddressGuard, AddressRefused, parse_address
 
 
 class GrantSlot:
@@ -46,6 +56,44 @@ class GrantSlot:
 NOT_OURS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
+class CheckedResolver(AbstractResolver):
+    """aiohttp's resolver, answering only with addresses the guard checked; a refused name
+    raises OSError, which aiohttp reports as ClientConnectorDNSError (a ClientError)."""
+
+    def __init__(self, guard: AddressGuard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            found = await self._guard.addresses(host, port)
+        except AddressRefused as refused:
+            raise OSError(str(refused)) from None
+        results: list[ResolveResult] = []
+        for text in found:
+            address = parse_address(text)
+            kind = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            if family not in (socket.AF_UNSPEC, kind):
+                continue
+            results.append(
+                {
+                    "hostname": host,
+                    "host": str(address),
+                    "port": port,
+                    "family": kind,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        if not results:
+            raise OSError(f"{host} has no address of the wanted family")
+        return results
+
+    async def close(self) -> None:
+        pass
+
+
 class Upstream:
     def __init__(
         self,
@@ -55,7 +103,9 @@ class Upstream:
         max_connections: int = 200,
         max_per_grant: int = 8,
         dns_cache_seconds: int = 60,
+        guard: AddressGuard | None = None,
     ) -> None:
+        self._guard = guard or AddressGuard()
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
@@ -71,7 +121,9 @@ class Upstream:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
                     limit=self._max_connections,
+                    # Caches the resolver's answers, which are checked ones.
                     ttl_dns_cache=self._dns_cache_seconds,
+                    resolver=CheckedResolver(self._guard),
                 ),
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=self._timeout,
@@ -104,9 +156,15 @@ class Upstream:
         """Send the request and return IB's answer with its headers read and its body not yet.
         The caller releases it (`release()` after reading, `close()` to drop the connection).
         Raises TimeoutError (asyncio's) or aiohttp.ClientError."""
+        target = URL(url, encoded=True)
+        host = target.raw_host or ""
+        if host[-1:].isdigit() or ":" in host:  # possibly an IP literal: no resolver sees it
+            port = target.port or 0
+            if _is_address(host) and not self._guard.check_literal(host, port):
+                raise aiohttp.ClientConnectionError(f"{host} is an internal address")
         return await self._client().request(
             method,
-            URL(url, encoded=True),
+            target,
             headers=headers,
             data=body,
             allow_redirects=False,
@@ -117,3 +175,11 @@ class Upstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        parse_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

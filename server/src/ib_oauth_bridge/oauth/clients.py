@@ -18,10 +18,15 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
-from ..settings import ClientConfig
+from ..settings import PREFIX, ClientConfig, SettingsError
 from ..store.protocols import ClientStore
 from ..store.records import RegisteredClient, secret_hash
-from .redirect_uris import any_redirect_uri_matches, is_loopback_redirect_uri
+from .redirect_uris import (
+    RedirectURIError,
+    any_redirect_uri_matches,
+    check_redirect_uri,
+    is_loopback_redirect_uri,
+)
 
 if TYPE_CHECKING:
     from .cimd import MetadataDocuments
@@ -141,6 +146,17 @@ MCP_PUBLIC_CLIENT = Client(
 
 
 def configured_client(config: ClientConfig) -> Client:
+    """A client from IB_BRIDGE_CLIENTS, held to the rules every other client's redirect URIs
+    meet (`redirect_uris.check_redirect_uri`): the bridge refuses to start with a
+    `javascript:`, `data:`, relative or fragment URI rather than redirect a code there."""
+    for uri in config.redirect_uris:
+        try:
+            check_redirect_uri(uri)
+        except RedirectURIError as error:
+            raise SettingsError(
+                f"{PREFIX}CLIENTS: client {config.client_id!r} has the redirect URI {uri!r}, "
+                f"which is refused: {error}"
+            ) from None
     return Client(
         client_id=config.client_id,
         client_secret_hash=secret_hash(config.client_secret) if config.client_secret else None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 
 from ..store.records import AuthorizationCode, Grant, RefreshToken, secret_hash
 from .clients import Client
@@ -38,6 +39,31 @@ class S256CodeChallenge(CodeChallenge):
                 "code_challenge_method must be S256; 'plain' and a missing method are refused."
             )
         super().validate_code_challenge(grant, redirect_uri)
+
+
+class PlainRequestsOnly:
+    """Refuse what an authorization request may carry that the bridge does not do, instead of
+    ignoring it: a request object (`request`, `request_uri`: OIDC Core 6, RFC 9101), answered
+    `request_not_supported` / `request_uri_not_supported`, and any `response_mode` but `query`
+    (`invalid_request`), since a client asking for `form_post` or `fragment` expects the code
+    somewhere the bridge will not put it. Runs once client and redirect URI are valid, before
+    any other check of the request, so these errors go back through the redirect."""
+
+    def __call__(self, grant: grants.BaseGrant) -> None:
+        grant.register_hook("before_validate_authorization_request_payload", self.validate)
+
+    def validate(self, grant: grants.BaseGrant, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if "request" in data:
+            raise RequestNotSupportedError(
+                "Request objects are not supported: send the parameters in the query."
+            )
+        if "request_uri" in data:
+            raise RequestUriNotSupportedError(
+                "request_uri is not supported: send the parameters in the query."
+            )
+        if data.get("response_mode", "query") != "query":
+            raise InvalidRequestError("Only response_mode=query is supported.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -309,7 +309,7 @@ class LoginFlow:
         authorization request through Authlib. Returns the grant id and where the browser
         goes next."""
         assert transaction.platform_url
-        api_v3_url = self.host_policy.check_api_url(login.api_v3_url)
+        api_v3_url = await self.host_policy.check_api_url(login.api_v3_url)
         now = self.clock()
         grant_id = secrets.token_urlsafe(18)
         grant = Grant(

@@ -30,7 +30,13 @@ from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore, ReplayCa
 from ..store.records import Grant, RefreshToken, secret_hash
 from .client_auth import register_client_auth
 from .clients import SUPPORTED_SCOPES, Client, ClientLookup
-from .grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge, grant_is_idle
+from .grants import (
+    AuthorizationCodeGrant,
+    PlainRequestsOnly,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+    grant_is_idle,
+)
 from .introspection import IntrospectionEndpoint
 from .keys import SigningKeys
 from .oidc import OpenIDCodeExtension, OpenIDRefreshExtension
@@ -106,6 +112,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.register_grant(
             AuthorizationCodeGrant,
             [
+                PlainRequestsOnly(),
                 S256CodeChallenge(required=True),
                 OpenIDCodeExtension(*id_token, spend_nonce=self._spend_nonce),
             ],

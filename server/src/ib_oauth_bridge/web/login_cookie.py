@@ -1,8 +1,11 @@
 """The cookie that binds a login transaction to the browser that started it, and the CSRF
 token derived from it.
 
-The cookie holds the transaction id signed by itsdangerous (HttpOnly, SameSite=Lax, scoped to
-/authorize); the store holds only the id's hash. The CSRF token is an HMAC of the id, so a page
+The cookie holds the transaction id signed by itsdangerous (HttpOnly, SameSite=Lax); the store
+holds only the id's hash. Over https it is a `__Host-` cookie (RFC 6265bis 4.1.3.2: Secure, no
+Domain, Path=/), which no sibling subdomain and no http page can set or overwrite for the
+bridge (cookie tossing); `__Host-` requires Path=/, so only then is the path / instead of
+/authorize. The CSRF token is an HMAC of the id, so a page
 of one transaction cannot post for another.
 """
 
@@ -17,6 +20,8 @@ from starlette.responses import Response
 
 COOKIE_NAME = "ib_bridge_login"
 COOKIE_PATH = "/authorize"
+SECURE_COOKIE_NAME = "__Host-" + COOKIE_NAME
+SECURE_COOKIE_PATH = "/"
 
 
 class LoginCookie:
@@ -25,13 +30,15 @@ class LoginCookie:
         self._csrf_key = hashlib.sha256(b"csrf:" + secret.encode()).digest()
         self._max_age = max_age
         self._secure = secure
+        self.name = SECURE_COOKIE_NAME if secure else COOKIE_NAME
+        self.path = SECURE_COOKIE_PATH if secure else COOKIE_PATH
 
     def set(self, response: Response, transaction_id: str) -> None:
         response.set_cookie(
-            COOKIE_NAME,
+            self.name,
             self._serializer.dumps(transaction_id),
             max_age=self._max_age,
-            path=COOKIE_PATH,
+            path=self.path,
             httponly=True,
             secure=self._secure,
             samesite="lax",
@@ -39,12 +46,12 @@ class LoginCookie:
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(
-            COOKIE_NAME, path=COOKIE_PATH, secure=self._secure, httponly=True, samesite="lax"
+            self.name, path=self.path, secure=self._secure, httponly=True, samesite="lax"
         )
 
     def read(self, connection: HTTPConnection) -> str | None:
         """The transaction id, or None when the cookie is missing, forged or too old."""
-        value = connection.cookies.get(COOKIE_NAME)
+        value = connection.cookies.get(self.name)
         if not value or len(value) > 512:
             return None
         try:
