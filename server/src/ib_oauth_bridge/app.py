@@ -6,6 +6,7 @@ Use `create_app(settings)` from code, or point any ASGI server at the factory
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from .clock import Clock, system_clock
 from .errors import BridgeError
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
+from .housekeeping import purge_periodically
 from .logs import configure_logging
 from .routing import build_routes, load_spec
 from .settings import Settings
@@ -106,9 +108,15 @@ def create_app(
             "bridge started",
             extra={"issuer": settings.issuer, "dev_mode": settings.dev_mode, "purged": purged},
         )
+        purging = asyncio.create_task(
+            purge_periodically(bridge.store, settings.purge_interval), name="purge"
+        )
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await bridge.aclose()
 
     app = Starlette(

@@ -46,6 +46,10 @@ async def proxy(request: Request) -> Response:
             f"This request needs the {needed} scope.",
             scope=needed,
         )
+    # One sign-in cannot flood IB (or starve the others) through the bridge.
+    await bridge.limits.proxy.enforce(
+        session.grant.grant_id, "requests through the proxy for this sign-in"
+    )
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     url = upstream_url(session, raw_path, request.scope["query_string"])
     return await forward(bridge, request, session, url)
