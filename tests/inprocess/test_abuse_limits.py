@@ -258,6 +258,16 @@ async def test_token_revoke_and_introspect_share_a_limit_per_address(stack: Stac
         assert (await elsewhere.post("/token", data=bad_code)).status_code == 400
 
 
+@limits(token_rate_limit="1/minute", cors_origins=("https://spa.example",))
+async def test_a_browser_app_can_read_retry_after_cross_origin(stack: Stack) -> None:
+    origin = {"Origin": "https://spa.example"}
+    await stack.http.post("/revoke", data={"token": "x", "client_id": CLIENT_ID}, headers=origin)
+    refused = await stack.http.post("/token", data={}, headers=origin)
+    assert_rate_limited_json(refused)
+    exposed = refused.headers["access-control-expose-headers"].lower()
+    assert "retry-after" in exposed.replace(" ", "").split(",")
+
+
 CONFIDENTIAL = ClientConfig(
     client_id="web-app",
     client_secret="web-app-secret",

@@ -69,7 +69,12 @@ class PathCORS:
             allow_origins=list(origins),
             allow_methods=["*"],
             allow_headers=["authorization", "content-type", "accept"],
-            expose_headers=["www-authenticate", "content-length", "content-disposition"],
+            expose_headers=[
+                "www-authenticate",
+                "content-length",
+                "content-disposition",
+                "retry-after",
+            ],
             max_age=600,
         )
         self.enabled = bool(origins)
