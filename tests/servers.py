@@ -185,8 +185,16 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
              "introspect": True},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
-        # The session bridge serves many tests (and Schemathesis) from one address.
+        # The session bridge serves many tests (and Schemathesis) from one address: every
+        # abuse limit out of reach (tests of a limit start a bridge with the one they test).
         "IB_BRIDGE_REGISTRATION_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_AUTHORIZE_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_LOGIN_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_LOGIN_POLL_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_TOKEN_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_CLIENT_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_PROXY_RATE_LIMIT": "100000/minute",
+        "IB_BRIDGE_LOGIN_MAX_PENDING_PER_ADDRESS": "100000",
     })
     env.update(extra)
     return env

@@ -25,6 +25,15 @@ from ib_oauth_bridge.settings import Settings
 from ib_oauth_bridge.store import SQLiteStore
 
 ISSUER = "http://127.0.0.1:8000"  # loopback: dev mode, and Authlib allows http there
+HIGH_LIMITS: dict[str, Any] = {
+    "authorize_rate_limit": "100000/minute",
+    "login_rate_limit": "100000/minute",
+    "login_poll_rate_limit": "100000/minute",
+    "token_rate_limit": "100000/minute",
+    "client_rate_limit": "100000/minute",
+    "proxy_rate_limit": "100000/minute",
+    "login_max_pending_per_address": 100000,
+}
 
 
 class FakeClock:
@@ -85,6 +94,9 @@ def make_settings(emulator: EmulatorConfig, data_dir: Path, **overrides: Any) ->
         "cookie_secret": secrets.token_urlsafe(32),
         "log_format": "text",
         "log_level": "WARNING",
+        # Every test drives the bridge from one address: the abuse limits are set far out
+        # of reach here, and tests of a limit set the one they test (test_abuse_limits.py).
+        **HIGH_LIMITS,
     }
     values.update(overrides)
     return Settings(**values)

@@ -23,6 +23,7 @@ async def test_claim_poll_takes_a_pending_transaction(store: Store) -> None:
     claimed = await store.claim_poll(k, now=T0 + 3, min_interval=1.0)
 
     txn.last_polled_at = T0 + 3
+    txn.ib_calls += 1  # a claim is one call to IB
     assert claimed == txn  # the whole record, as it now stands
     assert await store.get_transaction(k) == txn  # and the claim is stored
 
@@ -126,3 +127,74 @@ async def test_finish_to_failed_records_the_error(store: Store) -> None:
     assert await store.finish_transaction(k, failed) is True
     assert await store.get_transaction(k) == failed
     assert await store.claim_poll(k, now=T0 + 100, min_interval=1.0) is None
+
+
+# -- bounded anonymous work: live transactions per address, counted IB calls -----------------
+
+
+async def test_count_live_transactions_counts_unfinished_ones_of_one_address(
+    store: Store, clock: FakeClock
+) -> None:
+    assert await store.count_live_transactions("addr-a") == 0
+    await store.put_transaction(key(), make_transaction(address_hash="addr-a"))
+    await store.put_transaction(key(), make_pending(address_hash="addr-a", expires_in=10))
+    await store.put_transaction(key(), make_transaction(address_hash="addr-b"))
+    await store.put_transaction(key(), make_transaction())  # no address: never counted
+    for status in (LoginStatus.DONE, LoginStatus.EXPIRED, LoginStatus.FAILED):  # finished
+        await store.put_transaction(key(), make_pending(address_hash="addr-a", status=status))
+    assert await store.count_live_transactions("addr-a") == 2
+    assert await store.count_live_transactions("addr-b") == 1
+    clock.advance(10)  # expired ones are not live, purged or not
+    assert await store.count_live_transactions("addr-a") == 1
+
+
+async def test_claim_poll_stops_at_the_ib_call_cap(store: Store) -> None:
+    k = key()
+    await store.put_transaction(k, make_pending(ib_calls=2))
+    claimed = await store.claim_poll(k, now=T0, min_interval=1.0, max_ib_calls=3)
+    assert claimed is not None
+    assert claimed.ib_calls == 3
+    assert await store.claim_poll(k, now=T0 + 5, min_interval=1.0, max_ib_calls=3) is None
+    stored = await store.get_transaction(k)
+    assert stored is not None
+    assert (stored.ib_calls, stored.last_polled_at) == (3, T0)  # the refused claim changed nothing
+
+
+async def test_claim_submission_counts_and_stops_at_either_cap(store: Store) -> None:
+    k = key()
+    await store.put_transaction(k, make_transaction())
+    for n in (1, 2):
+        claimed = await store.claim_submission(k, max_submissions=2, max_ib_calls=10)
+        assert claimed is not None
+        assert (claimed.submissions, claimed.ib_calls) == (n, n)
+    assert await store.claim_submission(k, max_submissions=2, max_ib_calls=10) is None
+    other = key()
+    await store.put_transaction(other, make_pending(ib_calls=10))
+    assert await store.claim_submission(other, max_submissions=5, max_ib_calls=10) is None
+    stored = await store.get_transaction(other)
+    assert stored is not None
+    assert (stored.submissions, stored.ib_calls) == (0, 10)
+
+
+async def test_claim_submission_needs_a_live_transaction(store: Store, clock: FakeClock) -> None:
+    assert await store.claim_submission(key(), max_submissions=5, max_ib_calls=10) is None
+    k = key()
+    await store.put_transaction(k, make_transaction(expires_in=10))
+    clock.advance(10)
+    assert await store.claim_submission(k, max_submissions=5, max_ib_calls=10) is None
+
+
+async def test_finishing_keeps_the_counts_claims_made(store: Store) -> None:
+    k = key()
+    await store.put_transaction(k, make_pending(address_hash="addr-a"))
+    claimed = await store.claim_poll(k, now=T0, min_interval=1.0)
+    assert claimed is not None
+    # A worker finishing from an older copy (no calls counted) cannot wind the count back.
+    assert await store.finish_transaction(k, make_done()) is True
+    stored = await store.get_transaction(k)
+    assert stored is not None
+    assert (stored.address_hash, stored.ib_calls, stored.status) == (
+        "addr-a",
+        1,
+        LoginStatus.DONE,
+    )

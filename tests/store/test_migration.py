@@ -151,9 +151,15 @@ async def test_v1_file_opens_and_keeps_its_rows(tmp_path: Path) -> None:
         got = await store.get_transaction(nonce_key)
         assert got is not None
         assert got.nonce == "n"
+        # v3: a row from before has no address and no counted calls but its poll claim above.
+        migrated = await store.get_transaction(txn_key)
+        assert migrated is not None
+        assert (migrated.address_hash, migrated.submissions, migrated.ib_calls) == (None, 0, 1)
+        await store.put_transaction(key(), make_transaction(address_hash="a1"))
+        assert await store.count_live_transactions("a1") == 1
 
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 

@@ -81,3 +81,37 @@ def test_serve_refuses_to_start_and_says_what_to_set(tmp_path) -> None:
     assert "refusing to start" in result.stderr
     assert "IB_BRIDGE_SIGNING_KEY is missing" in result.stderr
     assert "https://" in result.stderr
+
+
+def test_abuse_limits_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({
+        **GOOD,
+        "IB_BRIDGE_AUTHORIZE_RATE_LIMIT": "5/minute",
+        "IB_BRIDGE_PROXY_RATE_LIMIT": "10 per second",
+        "IB_BRIDGE_LOGIN_MAX_PENDING_PER_ADDRESS": "3",
+        "IB_BRIDGE_PURGE_INTERVAL": "0.5",
+    })
+    settings.check()
+    assert settings.authorize_rate_limit == "5/minute"
+    assert settings.proxy_rate_limit == "10 per second"
+    assert settings.login_max_pending_per_address == 3
+    assert settings.purge_interval == 0.5
+    defaults = Settings.from_env(GOOD)
+    assert (defaults.login_max_submissions, defaults.purge_interval) == (5, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IB_BRIDGE_TOKEN_RATE_LIMIT", "lots"),
+        ("IB_BRIDGE_CLIENT_RATE_LIMIT", "10/fortnight"),
+        ("IB_BRIDGE_LOGIN_POLL_RATE_LIMIT", "per minute"),
+        ("IB_BRIDGE_LOGIN_MAX_SUBMISSIONS", "0"),
+        ("IB_BRIDGE_LOGIN_MAX_IB_CALLS", "-1"),
+        ("IB_BRIDGE_PURGE_INTERVAL", "0"),
+        ("IB_BRIDGE_PURGE_INTERVAL", "nan"),
+    ],
+)
+def test_bad_abuse_limits_are_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**GOOD, name: value}).check()

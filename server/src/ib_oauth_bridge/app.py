@@ -6,6 +6,7 @@ Use `create_app(settings)` from code, or point any ASGI server at the factory
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from .errors import BridgeError
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
 from .handlers.header_limits import HeaderLimits
+from .housekeeping import purge_periodically
 from .logs import configure_logging
 from .routing import build_routes, load_spec
 from .settings import Settings
@@ -69,7 +71,12 @@ class PathCORS:
             allow_origins=list(origins),
             allow_methods=["*"],
             allow_headers=["authorization", "content-type", "accept"],
-            expose_headers=["www-authenticate", "content-length", "content-disposition"],
+            expose_headers=[
+                "www-authenticate",
+                "content-length",
+                "content-disposition",
+                "retry-after",
+            ],
             max_age=600,
         )
         self.enabled = bool(origins)
@@ -108,9 +115,15 @@ def create_app(
             "bridge started",
             extra={"issuer": settings.issuer, "dev_mode": settings.dev_mode, "purged": purged},
         )
+        purging = asyncio.create_task(
+            purge_periodically(bridge.store, settings.purge_interval), name="purge"
+        )
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await bridge.aclose()
 
     app = Starlette(

@@ -28,7 +28,7 @@ from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
 from .outbound import AddressGuard, SafeFetcher, pinned_transport
-from .ratelimit import RateLimiter
+from .ratelimit import BridgeLimits
 from .settings import Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import SidCipher, SidDecryptionError
@@ -51,7 +51,7 @@ class Bridge:
     http: httpx.AsyncClient  # IB's browser-login API
     upstream: Upstream  # the proxy's connection pool to IB
     sessions: SessionCache  # live sessions for the proxy's hot path
-    registration_limiter: RateLimiter  # per client IP, at /register
+    limits: BridgeLimits  # rate limits per address, client, login and grant
 
     @classmethod
     def from_settings(
@@ -153,7 +153,7 @@ class Bridge:
             http=http,
             upstream=upstream,
             sessions=sessions,
-            registration_limiter=RateLimiter(settings.registration_rate_limit, name="registration"),
+            limits=BridgeLimits.from_settings(settings, secret=settings.cookie_secret),
         )
 
     @property

@@ -96,6 +96,17 @@ class Settings:
     registration_access_token: str | None = None
     registration_rate_limit: str = "10/minute"  # per client IP, `limits` notation
     registration_unused_ttl: int = 24 * 3600  # a registration never used to sign in expires
+    # Abuse limits (`limits` notation; per worker process, see ratelimit.py).
+    authorize_rate_limit: str = "30/minute"  # GET /authorize, per client address
+    login_rate_limit: str = "600/minute"  # the login page's endpoints, per client address
+    login_poll_rate_limit: str = "120/minute"  # /authorize/status and /continue, per login
+    token_rate_limit: str = "600/minute"  # noqa: S105 - /token, /revoke, /introspect per address
+    client_rate_limit: str = "3000/minute"  # ... and per authenticated confidential client
+    proxy_rate_limit: str = "50/second"  # the proxy, per grant
+    login_max_pending_per_address: int = 20  # unfinished login transactions per client address
+    login_max_submissions: int = 5  # platform submissions (IB logins started) per login
+    login_max_ib_calls: int = 1000  # calls to IB's login API per login: submissions and polls
+    purge_interval: float = 60.0  # seconds between purges of expired records (jittered)
 
     @property
     def database_path(self) -> Path:
@@ -208,6 +219,13 @@ class Settings:
             "registration_unused_ttl": get_int(
                 "REGISTRATION_UNUSED_TTL", defaults.registration_unused_ttl
             ),
+            **{
+                name: get(name.upper()) or getattr(defaults, name)
+                for name in RATE_LIMIT_SETTINGS
+                if name != "registration_rate_limit"
+            },
+            **{name: get_int(name.upper(), getattr(defaults, name)) for name in COUNT_SETTINGS},
+            "purge_interval": get_float("PURGE_INTERVAL", defaults.purge_interval),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -219,13 +237,20 @@ class Settings:
         issuer = urlsplit(self.issuer)
         if not issuer.scheme or not issuer.netloc or issuer.query or issuer.fragment:
             raise SettingsError(f"{PREFIX}ISSUER must be an absolute URL, got {self.issuer!r}")
-        try:
-            limits.parse(self.registration_rate_limit)
-        except ValueError:
-            raise SettingsError(
-                f"{PREFIX}REGISTRATION_RATE_LIMIT must read like '10/minute' or '100/hour', "
-                f"got {self.registration_rate_limit!r}"
-            ) from None
+        for name in RATE_LIMIT_SETTINGS:
+            value = getattr(self, name)
+            try:
+                limits.parse(value)
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}{name.upper()} must read like '10/minute' or '100/hour', "
+                    f"got {value!r}"
+                ) from None
+        for name in COUNT_SETTINGS:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be a positive number")
+        if not self.purge_interval > 0:
+            raise SettingsError(f"{PREFIX}PURGE_INTERVAL must be a positive number of seconds")
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         self._check_limits()
@@ -292,6 +317,17 @@ class Settings:
                 f"({self.upstream_max_connections}): one grant must never hold the whole pool"
             )
 
+
+RATE_LIMIT_SETTINGS = (
+    "registration_rate_limit",
+    "authorize_rate_limit",
+    "login_rate_limit",
+    "login_poll_rate_limit",
+    "token_rate_limit",
+    "client_rate_limit",
+    "proxy_rate_limit",
+)
+COUNT_SETTINGS = ("login_max_pending_per_address", "login_max_submissions", "login_max_ib_calls")
 
 _PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+")
 

@@ -17,10 +17,11 @@ from ..ib.platform import PlatformURLError
 from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK
 from ..oauth.registration import clean_text
-from ..store.records import LoginStatus, LoginTransaction
+from ..store.records import LoginStatus, LoginTransaction, secret_hash
 from ..web.templates import csp_source_for_redirect, render_page
 from .errors import render_error, wants_json
 from .forms import read_form
+from .limits import address_hash, limit_address
 
 MAX_QUERY_BYTES = 8 * 1024
 PARAMETER_LIMITS = {"state": 1024, "code_challenge": 128}  # others: 2048, as the contract says
@@ -29,6 +30,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 # other kind (registered, and clients described by a metadata document) describes itself.
 VERIFIED_KINDS = frozenset({ClientKind.WELL_KNOWN, ClientKind.CONFIGURED})
 CLIENT_LABEL_LENGTH = 80
+LOGIN_REQUESTS = "sign-in page requests"  # what the login endpoints' address limit counts
 
 
 # /authorize -----------------------------------------------------------------------------------
@@ -36,6 +38,7 @@ CLIENT_LABEL_LENGTH = 80
 
 async def authorize(request: Request) -> Response:
     bridge = bridge_of(request)
+    await limit_address(request, bridge.limits.authorize, "sign-in requests")
     if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
         raise BridgeError(
             400, "invalid_request", "The sign-in link is too long.", title="Request too large"
@@ -45,7 +48,9 @@ async def authorize(request: Request) -> Response:
             raise BridgeError(
                 400, "invalid_request", f"The parameter {name!r} is too long.", title=INVALID_LINK
             )
-    started = await bridge.login.start(request.query_params.multi_items())
+    started = await bridge.login.start(
+        request.query_params.multi_items(), address_hash=address_hash(request)
+    )
     response = login_page(
         request,
         bridge,
@@ -135,10 +140,16 @@ def return_target(redirect_uri: str) -> str:
 
 
 async def _transaction(
-    request: Request, bridge: Bridge, *, form_csrf: str | None, check_form: bool
+    request: Request,
+    bridge: Bridge,
+    *,
+    form_csrf: str | None,
+    check_form: bool,
+    poll: bool = False,
 ) -> tuple[str, LoginTransaction]:
     """The browser's login transaction: bound by the signed cookie and, for form posts, by
-    the CSRF token and the Origin."""
+    the CSRF token and the Origin. A `poll` (status check) counts against the transaction's
+    polling rate before the store is read."""
     transaction_id = bridge.login_cookie.read(request)
     if transaction_id is None:
         raise BridgeError(
@@ -154,15 +165,20 @@ async def _transaction(
             raise BridgeError(
                 403, "access_denied", "The page is out of date. Reload it and try again."
             )
+    if poll:
+        await bridge.limits.login_poll.enforce(
+            secret_hash(transaction_id), "status checks for this sign-in"
+        )
     return transaction_id, await bridge.login.transaction(transaction_id)
 
 
 async def _form_transaction(
-    request: Request, bridge: Bridge
+    request: Request, bridge: Bridge, *, poll: bool = False
 ) -> tuple[dict[str, str], str, LoginTransaction]:
+    await limit_address(request, bridge.limits.login, LOGIN_REQUESTS)
     form = await read_form(request, bridge.settings.max_form_bytes)
     transaction_id, transaction = await _transaction(
-        request, bridge, form_csrf=form.get("csrf_token"), check_form=True
+        request, bridge, form_csrf=form.get("csrf_token"), check_form=True, poll=poll
     )
     return dict(form), transaction_id, transaction
 
@@ -227,8 +243,9 @@ async def login_submit_platform(request: Request) -> Response:
 
 async def login_status(request: Request) -> Response:
     bridge = bridge_of(request)
+    await limit_address(request, bridge.limits.login, LOGIN_REQUESTS)
     transaction_id, transaction = await _transaction(
-        request, bridge, form_csrf=None, check_form=False
+        request, bridge, form_csrf=None, check_form=False, poll=True
     )
     transaction = await bridge.login.poll(transaction_id, transaction)
     body: dict[str, object] = {
@@ -246,7 +263,7 @@ async def login_status(request: Request) -> Response:
 async def login_continue(request: Request) -> Response:
     """The no-JS fallback: check the login once, then go back to the app or say why not."""
     bridge = bridge_of(request)
-    _, transaction_id, transaction = await _form_transaction(request, bridge)
+    _, transaction_id, transaction = await _form_transaction(request, bridge, poll=True)
     transaction = await bridge.login.poll(transaction_id, transaction)
     redirect_to = bridge.login.redirect_of(transaction_id, transaction)
     if redirect_to is not None:

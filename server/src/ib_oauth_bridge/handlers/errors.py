@@ -39,7 +39,9 @@ def render_error(request: Request, error: BridgeError) -> Response:
     if error.redirect_to is not None:
         return RedirectResponse(error.redirect_to, status_code=error.status_code)
     if wants_page(request):
-        return error_page(request, error.status_code, error.title, error.description)
+        page = error_page(request, error.status_code, error.title, error.description)
+        page.headers.update(error.headers)  # Retry-After, say: the page answers like the JSON
+        return page
     return JSONResponse(
         error.as_json(), status_code=error.status_code, headers={**NO_STORE, **error.headers}
     )

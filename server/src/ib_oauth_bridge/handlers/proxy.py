@@ -62,6 +62,10 @@ async def proxy(request: Request) -> Response:
     if has_body and request.method in READ_METHODS:
         message = f"A {request.method} request must not have a body."
         raise BridgeError(400, "invalid_request", message, headers=CLOSE)
+    # One sign-in cannot flood IB (or starve the others) through the bridge.
+    await bridge.limits.proxy.enforce(
+        session.grant.grant_id, "requests through the proxy for this sign-in"
+    )
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     url = upstream_url(session, raw_path, request.scope["query_string"])
     cap = bridge.settings.proxy_max_upload_bytes

@@ -13,15 +13,10 @@ from ..errors import BridgeError
 from ..oauth.requests import BridgeJsonRequest
 from ..oauth.server import OAuthResponse
 from .errors import NO_STORE
+from .limits import limit_address
 
 JSON_CONTENT_TYPE = "application/json"
 MAX_BODY_BYTES = 16 * 1024  # client metadata is a few hundred bytes
-
-
-def client_ip(request: Request) -> str:
-    """The address the connection came from. Behind a proxy this is the proxy's: forwarded
-    headers are not trusted (yet), so that no caller can choose its own key."""
-    return request.client.host if request.client else "unknown"
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, object]:
@@ -58,15 +53,7 @@ def _refuse_constant(name: str) -> object:
 
 async def register(request: Request) -> Response:
     bridge = bridge_of(request)
-    retry_after = await bridge.registration_limiter.hit(client_ip(request))
-    if retry_after is not None:
-        raise BridgeError(
-            429,
-            "rate_limited",
-            f"Too many registrations from this address (at most {bridge.registration_limiter}). "
-            f"Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+    await limit_address(request, bridge.limits.registration, "registrations")
     metadata = await read_json_object(request, MAX_BODY_BYTES)
     oauth_request = BridgeJsonRequest("POST", str(request.url), request.headers, metadata)
     answer = await bridge.oauth.endpoint_response("client_registration", oauth_request)

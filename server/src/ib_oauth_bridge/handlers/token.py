@@ -15,11 +15,16 @@ from ..oauth.requests import BridgeOAuth2Request
 from ..oauth.server import OAuthResponse
 from .errors import NO_STORE
 from .forms import read_form
+from .limits import limit_address, limit_client
 
 
 async def _form_request(request: Request) -> BridgeOAuth2Request:
-    """The form of a token or revocation request as Authlib's request, or BridgeError."""
+    """The form of a token or revocation request as Authlib's request, or BridgeError. The
+    address's rate limit (shared by /token, /revoke and /introspect) is checked first."""
     bridge = bridge_of(request)
+    await limit_address(
+        request, bridge.limits.token, "token, revocation and introspection requests"
+    )
     form = await read_form(request, bridge.settings.max_form_bytes)
     oauth_request = BridgeOAuth2Request(
         "POST", str(request.url), request.headers, form=form.multi_items()
@@ -45,21 +50,32 @@ async def token(request: Request) -> Response:
     resource = oauth_request.form.get("resource")
     if resource is not None and not bridge.login.resource_allowed(resource):
         raise BridgeError(400, "invalid_target", "The requested resource is not served here.")
-    return _response(await bridge.oauth.token_response(oauth_request))
+    return _response(
+        await limit_client(
+            bridge, oauth_request, lambda: bridge.oauth.token_response(oauth_request)
+        )
+    )
 
 
 async def revoke(request: Request) -> Response:
     """RFC 7009: always 200 for a well-formed request, whether or not the token was live."""
     oauth_request = await _form_request(request)
-    return _response(await bridge_of(request).oauth.endpoint_response("revocation", oauth_request))
+    return _response(await _endpoint(request, "revocation", oauth_request))
 
 
 async def introspect(request: Request) -> Response:
     """RFC 7662: for authenticated confidential clients; `{"active": false}` for anything that
     is not a live token this client may ask about."""
     oauth_request = await _form_request(request)
-    return _response(
-        await bridge_of(request).oauth.endpoint_response("introspection", oauth_request)
+    return _response(await _endpoint(request, "introspection", oauth_request))
+
+
+async def _endpoint(
+    request: Request, name: str, oauth_request: BridgeOAuth2Request
+) -> OAuthResponse:
+    bridge = bridge_of(request)
+    return await limit_client(
+        bridge, oauth_request, lambda: bridge.oauth.endpoint_response(name, oauth_request)
     )
 
 

@@ -10,6 +10,11 @@ browser login, to the authorization code. A state machine over the store, free o
 "Completes exactly once" holds across worker processes through the store: `claim_poll` lets
 one worker ask IB per interval, and `finish_transaction` lets one worker move the transaction
 out of PENDING; a worker that loses the race revokes the grant it made.
+
+Anonymous work is bounded in the store too: an address may hold only so many unfinished
+transactions (`count_live_transactions`), and a transaction may start only so many IB logins
+and make only so many IB calls in all (`claim_submission`, `claim_poll`). Beyond a bound the
+answer is an error and nothing is stored or sent to IB.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from .tokens import AuthorizedUser
 log = logging.getLogger("ib_oauth_bridge.login")
 
 INVALID_LINK = "This sign-in link is not valid"
+# Retry-After when an address has too many sign-ins in progress: any of them may finish or be
+# cancelled at any moment, so this is a hint, not the time until the oldest expires.
+PENDING_RETRY_AFTER = 60
 MESSAGES = {
     LoginStatus.NEW: "Enter your IntelligenceBank address to continue.",
     LoginStatus.PENDING: "Waiting for you to sign in to IntelligenceBank in the other window…",
@@ -81,10 +89,12 @@ class LoginFlow:
 
     # start ------------------------------------------------------------------------------------
 
-    async def start(self, query: Params) -> StartedLogin:
+    async def start(self, query: Params, *, address_hash: str) -> StartedLogin:
         """Validate an authorization request and open its login transaction. A request whose
         client or redirect URI is wrong raises a BridgeError for a page; anything else wrong
-        raises one that redirects back to the client (RFC 6749 4.1.2.1)."""
+        raises one that redirects back to the client (RFC 6749 4.1.2.1). An address (its
+        keyed hash) with too many unfinished transactions already gets a 429, and nothing is
+        stored."""
         request = BridgeOAuth2Request("GET", f"{self.settings.issuer}/authorize", {}, query)
         try:
             consent = await self.oauth.consent(request)
@@ -113,6 +123,19 @@ class LoginFlow:
                 _client_error_message(error),
                 title=INVALID_LINK,
             ) from None
+        # Within one worker nothing suspends between this count and the put below; across
+        # workers the cap may be passed by at most one transaction per other worker.
+        live = await self.transactions.count_live_transactions(address_hash)
+        if live >= self.settings.login_max_pending_per_address:
+            raise BridgeError(
+                429,
+                "rate_limited",
+                f"Too many sign-ins are in progress from this address (at most "
+                f"{self.settings.login_max_pending_per_address}). Finish or cancel one, or try "
+                f"again in {PENDING_RETRY_AFTER} s.",
+                title="Too many sign-ins in progress",
+                headers={"Retry-After": str(PENDING_RETRY_AFTER)},
+            )
         client: Client = request.client
         data = request.payload.data
         transaction_id = secrets.token_urlsafe(32)
@@ -126,6 +149,7 @@ class LoginFlow:
             resource=data.get("resource"),
             expires_at=self.clock() + self.settings.login_ttl,
             nonce=data.get("nonce"),
+            address_hash=address_hash,
         )
         await self.transactions.put_transaction(secret_hash(transaction_id), transaction)
         return StartedLogin(transaction_id, transaction, client, data.get("platform_url", ""))
@@ -224,6 +248,17 @@ class LoginFlow:
         PENDING (`login_url_of` gives IB's sign-in page). A platform URL the bridge refuses
         raises PlatformURLError (its message is for people)."""
         platform_url = self.host_policy.normalize(raw_url)
+        # Counted before any outbound work (the DNS check included), and atomically: of many
+        # submissions at once, no more than the cap get through.
+        key = secret_hash(transaction_id)
+        claimed = await self.transactions.claim_submission(
+            key,
+            max_submissions=self.settings.login_max_submissions,
+            max_ib_calls=self.settings.login_max_ib_calls,
+        )
+        if claimed is None:
+            await self.transaction(transaction_id)  # 410 when it is gone or expired
+            raise out_of_attempts()
         await self.host_policy.check_resolves_publicly(platform_url)
         try:
             login_token = await self.ib_login.start(platform_url)
@@ -232,7 +267,7 @@ class LoginFlow:
                 raise BridgeError(504, "gateway_timeout", str(exc)) from None
             raise BridgeError(502, "bad_gateway", str(exc)) from None
         pending = dataclasses.replace(
-            transaction,
+            claimed,
             platform_url=platform_url,
             ib_login_token=seal_text(self.cipher, login_token, context=transaction_id),
             status=LoginStatus.PENDING,
@@ -240,7 +275,7 @@ class LoginFlow:
             last_polled_at=0.0,
             error=None,
         )
-        await self.transactions.put_transaction(secret_hash(transaction_id), pending)
+        await self.transactions.put_transaction(key, pending)
         return pending
 
     # poll ------------------------------------------------------------------------------------
@@ -254,8 +289,11 @@ class LoginFlow:
         now = self.clock()
         if now - transaction.started_at > self.settings.ib_login_token_ttl:
             return await self._finish(key, transaction, status=LoginStatus.EXPIRED)
+        max_ib_calls = self.settings.login_max_ib_calls
+        if transaction.ib_calls >= max_ib_calls:
+            raise out_of_attempts()
         claimed = await self.transactions.claim_poll(
-            key, now=now, min_interval=self.settings.ib_poll_interval
+            key, now=now, min_interval=self.settings.ib_poll_interval, max_ib_calls=max_ib_calls
         )
         if claimed is None:  # another request asked IB a moment ago, or the login moved on
             return await self._current(key, transaction)
@@ -367,6 +405,17 @@ class LoginFlow:
             transaction.state,
             status_code=303,
         )
+
+
+def out_of_attempts() -> BridgeError:
+    """A login that has asked IB as often as one may: it will not ask again (403, since
+    waiting does not help)."""
+    return BridgeError(
+        403,
+        "access_denied",
+        "This sign-in has been tried too many times. Return to the app and start again.",
+        title="Too many attempts",
+    )
 
 
 def _client_error_message(error: OAuth2Error) -> str:

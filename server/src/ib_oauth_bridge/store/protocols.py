@@ -33,14 +33,28 @@ class TransactionStore(Protocol):
 
     async def delete_transaction(self, key: str) -> None: ...
 
+    async def count_live_transactions(self, address_hash: str) -> int:
+        """How many unexpired, unfinished (NEW or PENDING) transactions carry `address_hash`."""
+        ...
+
     async def claim_poll(
-        self, key: str, *, now: float, min_interval: float
+        self, key: str, *, now: float, min_interval: float, max_ib_calls: int | None = None
     ) -> LoginTransaction | None:
         """Atomically take the right to ask IB about a pending login once: when the transaction
-        is PENDING and its last poll was at least `min_interval` ago, set `last_polled_at` to
-        `now` and return it; otherwise None. Of many workers polling at once, one wins.
+        is PENDING, its last poll was at least `min_interval` ago and (with `max_ib_calls`) it
+        has made fewer IB calls than that, set `last_polled_at` to `now`, count one IB call and
+        return it; otherwise None. Of many workers polling at once, one wins.
         `now` times the polls only: whether the transaction has expired is decided by the
         store's clock, as for every read."""
+        ...
+
+    async def claim_submission(
+        self, key: str, *, max_submissions: int, max_ib_calls: int
+    ) -> LoginTransaction | None:
+        """Atomically take the right to start one IB login for the transaction: when it is
+        live, has had fewer than `max_submissions` submissions and made fewer than
+        `max_ib_calls` IB calls, count one more of each and return it as it now stands;
+        otherwise None (gone, expired, or out of attempts), and nothing changes."""
         ...
 
     async def finish_transaction(self, key: str, transaction: LoginTransaction) -> bool:

@@ -60,6 +60,11 @@ class LoginTransaction:
     # like the login token. A second poll gets the same redirect instead of a second code.
     redirect_to: str | None = None
     nonce: str | None = None  # OpenID Connect: echoed in the ID token
+    # Who opened it, as a keyed hash of the client address (never the address): the store
+    # counts the unfinished transactions of one address (`count_live_transactions`).
+    address_hash: str | None = None
+    submissions: int = 0  # platform URLs submitted: each starts an IB login
+    ib_calls: int = 0  # calls to IB's login API made for this browser: submissions and polls
 
 
 @dataclass(slots=True)

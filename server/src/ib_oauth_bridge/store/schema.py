@@ -17,7 +17,7 @@ import sqlite_utils
 
 __all__ = ["SCHEMA_VERSION", "ensure_schema"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def ensure_schema(db: sqlite_utils.Database, path: Path) -> None:
@@ -174,6 +174,21 @@ def _v1_to_v2(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO counters (name, value) VALUES ('revocations', 0)")
 
 
+def _v2_to_v3(db: sqlite_utils.Database) -> None:
+    """Bounded anonymous work: who opened a login transaction (a keyed hash of the client
+    address), and how many platform submissions and IB calls it has made."""
+    # Rows written before v3 have no address (never counted against one) and no calls yet.
+    db.execute("ALTER TABLE transactions ADD COLUMN address_hash TEXT")
+    db.execute("ALTER TABLE transactions ADD COLUMN submissions INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE transactions ADD COLUMN ib_calls INTEGER NOT NULL DEFAULT 0")
+    # count_live_transactions looks transactions up by address.
+    db.table("transactions").create_index(["address_hash"])
+
+
 # _STEPS[n] takes a file from version n to n + 1.
-_STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1, _v1_to_v2)
+_STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _create_v1,
+    _v1_to_v2,
+    _v2_to_v3,
+)
 assert len(_STEPS) == SCHEMA_VERSION

@@ -80,6 +80,9 @@ _TXN_COLUMNS = (
     "error",
     "redirect_to",
     "nonce",
+    "address_hash",
+    "submissions",
+    "ib_calls",
 )
 
 
@@ -102,12 +105,25 @@ _SELECT_TXN = "SELECT * FROM transactions WHERE key_hash = ? AND expires_at > ?"
 # The claim is the WHERE clause: of N workers running this at once, SQLite's write lock lets
 # one match and move last_polled_at; the others then fail the interval test.
 _CLAIM_POLL = (
-    "UPDATE transactions SET last_polled_at = ?"
+    "UPDATE transactions SET last_polled_at = ?, ib_calls = ib_calls + 1"
     " WHERE key_hash = ? AND status = ? AND expires_at > ? AND ? - last_polled_at >= ?"
+    " AND ib_calls < ?"
 )
+_CLAIM_SUBMISSION = (
+    "UPDATE transactions SET submissions = submissions + 1, ib_calls = ib_calls + 1"
+    " WHERE key_hash = ? AND expires_at > ? AND submissions < ? AND ib_calls < ?"
+)
+_COUNT_LIVE_TXN = (
+    "SELECT count(*) FROM transactions"
+    " WHERE address_hash = ? AND expires_at > ? AND status IN (?, ?)"
+)
+# Finishing never writes who opened the transaction or its counts: only claims move those.
+_COUNTED_COLUMNS = ("address_hash", "submissions", "ib_calls")
+_FINISH_COLUMNS = _TXN_COLUMNS[: -len(_COUNTED_COLUMNS)]
+assert _TXN_COLUMNS[len(_FINISH_COLUMNS) :] == _COUNTED_COLUMNS
 _FINISH_TXN = (
     "UPDATE transactions SET "  # noqa: S608
-    + ", ".join(f"{c} = ?" for c in _TXN_COLUMNS)
+    + ", ".join(f"{c} = ?" for c in _FINISH_COLUMNS)
     + " WHERE key_hash = ? AND status = ? AND expires_at > ?"
 )
 
@@ -128,6 +144,9 @@ _REMEMBER = (
     " ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at"
     " WHERE replay_cache.expires_at <= ?"
 )
+
+
+_NO_CAP = 2**62  # claim_poll without max_ib_calls: an SQLite integer no count reaches
 
 
 class StoreClosedError(RuntimeError):
@@ -267,16 +286,35 @@ class SQLiteStore:
     async def delete_transaction(self, key: str) -> None:
         self._conn().execute("DELETE FROM transactions WHERE key_hash = ?", (key,))
 
+    async def count_live_transactions(self, address_hash: str) -> int:
+        params = (
+            address_hash,
+            self._clock(),
+            LoginStatus.NEW.value,
+            LoginStatus.PENDING.value,
+        )
+        return int(self._conn().execute(_COUNT_LIVE_TXN, params).fetchone()[0])
+
     async def claim_poll(
-        self, key: str, *, now: float, min_interval: float
+        self, key: str, *, now: float, min_interval: float, max_ib_calls: int | None = None
     ) -> LoginTransaction | None:
         # `now` (the caller's) times the polls; the store's clock decides expiry, as for
         # every other read.
-        params = (now, key, LoginStatus.PENDING.value, self._clock(), now, min_interval)
+        cap = _NO_CAP if max_ib_calls is None else max_ib_calls
+        params = (now, key, LoginStatus.PENDING.value, self._clock(), now, min_interval, cap)
+        return self._claim(key, _CLAIM_POLL, params)
+
+    async def claim_submission(
+        self, key: str, *, max_submissions: int, max_ib_calls: int
+    ) -> LoginTransaction | None:
+        params = (key, self._clock(), max_submissions, max_ib_calls)
+        return self._claim(key, _CLAIM_SUBMISSION, params)
+
+    def _claim(self, key: str, sql: str, params: Sequence[object]) -> LoginTransaction | None:
         with self._write_txn() as conn:
             # The write lock is held from the claim to the read-back, so the row returned is
             # the one this claim produced, not a later worker's.
-            if conn.execute(_CLAIM_POLL, params).rowcount != 1:
+            if conn.execute(sql, params).rowcount != 1:
                 return None
             row = _one(conn, "SELECT * FROM transactions WHERE key_hash = ?", (key,))
         return None if row is None else _transaction_from_row(row)
@@ -284,7 +322,7 @@ class SQLiteStore:
     async def finish_transaction(self, key: str, transaction: LoginTransaction) -> bool:
         # One statement, no read-back: the caller already holds the record it wrote.
         params = (
-            *_transaction_values(transaction),
+            *_transaction_values(transaction)[: len(_FINISH_COLUMNS)],
             key,
             LoginStatus.PENDING.value,
             self._clock(),
@@ -549,6 +587,9 @@ def _transaction_values(t: LoginTransaction) -> tuple[object, ...]:
         t.error,
         t.redirect_to,
         t.nonce,
+        t.address_hash,
+        t.submissions,
+        t.ib_calls,
     )
 
 
@@ -570,6 +611,9 @@ def _transaction_from_row(row: sqlite3.Row) -> LoginTransaction:
         error=row["error"],
         redirect_to=row["redirect_to"],
         nonce=row["nonce"],
+        address_hash=row["address_hash"],
+        submissions=row["submissions"],
+        ib_calls=row["ib_calls"],
     )
 
 

@@ -348,6 +348,12 @@
     }
     login.failures = 0;
 
+    // Too many checks for this sign-in (or from this address): wait as long as the bridge says.
+    if (response.status === 429) {
+      const wait = Number(response.headers.get("Retry-After")) || 1;
+      schedulePoll(Math.max(login.pollMs, wait * 1000));
+      return;
+    }
     if (response.status === 410) {
       closePopup();
       finish("error", describe(data) || MSG.gone);
