@@ -153,7 +153,7 @@ async def test_v1_file_opens_and_keeps_its_rows(tmp_path: Path) -> None:
         assert got.nonce == "n"
 
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 
