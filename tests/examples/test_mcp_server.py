@@ -130,7 +130,7 @@ def test_passing_the_servers_token_through_to_the_proxy_is_refused(
 ) -> None:
     """The MCP authorization spec forbids token passthrough: the token the MCP client holds is
     for this server alone, so sent straight to the bridge's proxy it gets 401 invalid_token;
-    the server's own tools reach IB by exchanging it (test_the_mcp_sdk_signs_in_and_calls_a_tool)."""
+    the server's own tools reach IB by exchanging it (see the SDK tests below)."""
     tokens = exchange(
         bridge.url, authorize(bridge.url, emulator.platform_url, resource=mcp_server.url)
     ).json()
