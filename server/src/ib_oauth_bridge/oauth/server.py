@@ -314,5 +314,7 @@ class AuthorizationServer(_AuthorizationServer):
         successor = await self.refresh_tokens.get_refresh_token(successor_key)
         if successor is None or successor.used:
             return None  # the client has moved on: this presentation is not its retry
+        if await self.live_grant(record.grant_id) is None:
+            return None  # ended meanwhile (IB session over, idle): nothing to repeat
         token["expires_in"] = max(1, int(expires_at - self.clock()))
         return token
