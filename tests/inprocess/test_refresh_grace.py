@@ -187,3 +187,17 @@ async def test_retries_count_as_one_refresh(stack: Stack) -> None:
     second = pair(await refresh(stack, rotated[1]))  # the second refresh of two allowed
     assert await userinfo_status(stack, second[0]) == 200
     assert refresh_count(stack) == 2
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"refresh_grace_seconds": GRACE, "refresh_idle_timeout": 10}]
+)
+async def test_a_retry_repeats_nothing_for_a_grant_that_ended(stack: Stack) -> None:
+    """No grace past the grant's end: a rotated token expires with its grant's idle timeout and
+    IB session, like every refresh token, and so does the answer kept on it."""
+    first = await tokens(stack)
+    pair(await refresh(stack, first["refresh_token"]))
+    stack.clock.advance(20)  # within the grace window, past the idle timeout
+    retried = await refresh(stack, first["refresh_token"])
+    assert retried.status_code == 400, retried.text
+    assert retried.json()["error"] == "invalid_grant"

@@ -313,8 +313,9 @@ class AuthorizationServer(_AuthorizationServer):
             return None
         successor = await self.refresh_tokens.get_refresh_token(successor_key)
         if successor is None or successor.used:
-            return None  # the client has moved on: this presentation is not its retry
-        if await self.live_grant(record.grant_id) is None:
-            return None  # ended meanwhile (IB session over, idle): nothing to repeat
+            # The client has moved on (this presentation is not its retry), or the grant has
+            # ended: revoked, or past its IB session or idle timeout, which the successor's
+            # own expiry never exceeds.
+            return None
         token["expires_in"] = max(1, int(expires_at - self.clock()))
         return token
