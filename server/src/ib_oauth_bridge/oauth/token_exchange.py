@@ -111,8 +111,8 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             claims = self.server.any_audience_verifier.verify(subject_token)
         except InvalidAccessToken:
             raise InvalidRequestError("The subject_token is invalid or has expired.") from None
-        if claims.actor is not None:
-            raise InvalidRequestError("The subject_token is itself an exchanged token.")
+        # An exchanged token is for the proxy, which no client may have as its resource
+        # (Settings.check), so this also refuses exchanging an exchanged token.
         if resource not in claims.audiences:
             raise InvalidRequestError(
                 "The subject_token was not issued for this client's resource."
