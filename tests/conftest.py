@@ -42,7 +42,7 @@ def bridge(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="module")
 def mcp_server(bridge: Bridge, tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpServer]:
     """examples/mcp_server protected by the session's bridge, one per test module."""
-    with running_mcp_server(bridge.url, tmp_path_factory.mktemp("mcp_server")) as server:
+    with running_mcp_server(bridge, tmp_path_factory.mktemp("mcp_server")) as server:
         yield server
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import trustme
@@ -164,6 +165,8 @@ class Bridge:
 
 
 def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The bridge's environment. Its MCP_SERVER_CLIENT exchanges tokens for the URL of the
+    examples/mcp_server that `running_mcp_server` starts for this bridge (a port chosen here)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("IB_BRIDGE_")}
     env.update({
         "IB_BRIDGE_DEV": "1",
@@ -182,7 +185,8 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
              "redirect_uris": ["https://post.example/callback"]},
             {"client_id": "other-public", "redirect_uris": ["http://127.0.0.1/other"]},
             {"client_id": MCP_SERVER_CLIENT[0], "client_secret": MCP_SERVER_CLIENT[1],
-             "introspect": True},
+             "introspect": True, "token_exchange": True,
+             "resource": f"http://127.0.0.1:{free_port()}/mcp"},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
         # The session bridge serves many tests (and Schemathesis) from one address: every
@@ -218,12 +222,22 @@ class McpServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def mcp_server_url(bridge: Bridge) -> str:
+    """The URL the bridge's MCP_SERVER_CLIENT exchanges tokens for (see `bridge_env`)."""
+    for client in json.loads(bridge.env["IB_BRIDGE_CLIENTS"]):
+        if client["client_id"] == MCP_SERVER_CLIENT[0]:
+            return str(client["resource"])
+    raise AssertionError("the bridge has no MCP_SERVER_CLIENT")
+
+
 @contextmanager
-def running_mcp_server(bridge_url: str, log_dir: Path) -> Iterator[McpServer]:
+def running_mcp_server(bridge: Bridge, log_dir: Path) -> Iterator[McpServer]:
     """Start examples/mcp_server with this Python (which has the `mcp` SDK and the bridge package)
-    on a free loopback port, wait until it answers, and stop it afterwards. It introspects tokens
-    as the bridge's configured resource server MCP_SERVER_CLIENT."""
-    port = free_port()
+    on the loopback port `bridge_env` chose for it, wait until it answers, and stop it
+    afterwards. It introspects and exchanges tokens as the bridge's configured resource server
+    MCP_SERVER_CLIENT."""
+    bridge_url = bridge.url
+    port = int(urlsplit(mcp_server_url(bridge)).port or 0)
     log_path = log_dir / "mcp_server.log"
     env = {**os.environ, "MCP_SERVER_CLIENT_SECRET": MCP_SERVER_CLIENT[1]}
     with log_path.open("wb") as log:
@@ -295,7 +309,7 @@ def https_client_document(
         )
         bridge.start()
         try:
-            with running_mcp_server(bridge.url, tmp_dir) as mcp_server:
+            with running_mcp_server(bridge, tmp_dir) as mcp_server:
                 yield HttpsClientDocument(
                     url, {"client_id": url, **fields}, documents, bridge, mcp_server
                 )

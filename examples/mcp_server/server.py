@@ -10,15 +10,19 @@ authorization server, and checks every request to ``/mcp`` with Starlette's
 URL in the token's audience (RFC 8707). A token the bridge issued for anything else - such as a
 plain proxy token - is refused with 401.
 
-Given its own confidential client (``--client-id`` and the secret in the environment variable
-``MCP_SERVER_CLIENT_SECRET``, configured at the bridge with ``"introspect": true``), the server also
-asks the bridge's RFC 7662 introspection endpoint whether each token is still live (answers cached
-for a few seconds), so a user who signs out or is revoked gets 401 ``invalid_token`` here at once
-and the MCP client signs in again. The 401 challenge names the scope the tools need.
+The server has its own confidential client at the bridge (``--client-id``, and the secret in the
+environment variable ``MCP_SERVER_CLIENT_SECRET``), configured there with ``"introspect": true``,
+``"token_exchange": true`` and ``"resource"``: this server's URL. With it the server
 
-The tools call IntelligenceBank through the bridge's proxy with the caller's own access token: a
-token asked for this server's URL has the audiences ``[<this server>, <bridge>/proxy]``, so the
-proxy accepts it as well, and no IB session id ever reaches this process.
+- asks the bridge's RFC 7662 introspection endpoint whether each token is still live (answers
+  cached for a few seconds), so a user who signs out or is revoked gets 401 ``invalid_token`` here
+  at once and the MCP client signs in again (the 401 challenge names the scope the tools need);
+- calls IntelligenceBank for the user without passing the user's token on: the token the MCP
+  client sent is for this server alone (``aud = [<this server>]``; the MCP authorization spec
+  forbids token passthrough, and the bridge's proxy refuses such a token). The tools exchange it
+  at the bridge's token endpoint (RFC 8693 token exchange) for a proxy token that names this
+  server in ``act``, cache that per sign-in until it expires, and call the bridge's ``/userinfo``
+  and proxy with it. No IB session id ever reaches this process.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import contextlib
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +64,10 @@ SCOPE = "ib.read"
 """What a token needs for this server's tools (the bridge's read scope)."""
 
 MAX_LIMIT = 100
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+EXPIRY_MARGIN = 30.0  # seconds: a cached proxy token this close to its end is renewed
+MAX_CACHED = 10_000
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -73,7 +82,9 @@ class BridgeEndpoints:
     issuer: str
     jwks_uri: str
     userinfo_endpoint: str
+    token_endpoint: str
     introspection_endpoint: str | None = None
+    exchanges_tokens: bool = False  # RFC 8693 in grant_types_supported
 
     @property
     def proxy_url(self) -> str:
@@ -89,15 +100,19 @@ def discover_bridge(bridge_url: str, *, timeout: float = 10.0) -> BridgeEndpoint
     issuer = document.get("issuer")
     if not isinstance(issuer, str) or issuer.rstrip("/") != base:
         raise RuntimeError(f"the bridge at {base} names the issuer {issuer!r}")
-    endpoints = {name: document.get(name) for name in ("jwks_uri", "userinfo_endpoint")}
+    names = ("jwks_uri", "userinfo_endpoint", "token_endpoint")
+    endpoints = {name: document.get(name) for name in names}
     if not all(isinstance(value, str) for value in endpoints.values()):
-        raise RuntimeError(f"the bridge's metadata lacks jwks_uri or userinfo_endpoint: {document}")
+        raise RuntimeError(f"the bridge's metadata lacks one of {', '.join(names)}: {document}")
     introspection = document.get("introspection_endpoint")
+    grant_types = document.get("grant_types_supported")
     return BridgeEndpoints(
         issuer,
         str(endpoints["jwks_uri"]),
         str(endpoints["userinfo_endpoint"]),
+        str(endpoints["token_endpoint"]),
         introspection if isinstance(introspection, str) else None,
+        isinstance(grant_types, list) and TOKEN_EXCHANGE in grant_types,
     )
 
 
@@ -147,19 +162,34 @@ def _text(value: object) -> str | None:
 
 
 @dataclass
+class ProxyToken:
+    """A proxy token from a token exchange, and when it expires (this process's clock)."""
+
+    access_token: str
+    expires_at: float
+
+
+@dataclass
 class IBThroughBridge:
-    """Calls the IB v3 API through the bridge's proxy with the caller's access token."""
+    """Calls the IB v3 API through the bridge's proxy for the caller: with a proxy token got by
+    exchanging the caller's token (RFC 8693) as this server's client, never with the caller's
+    token itself."""
 
     bridge: BridgeEndpoints
+    client: tuple[str, str]  # this server's client id and secret at the bridge
     http: httpx.AsyncClient | None = None
+    # grant id -> the proxy token exchanged for that sign-in, until it expires
+    _proxy_tokens: dict[str, ProxyToken] = field(default_factory=dict)
     # grant id -> IB client id (a sign-in belongs to one IB tenant)
     _client_ids: dict[str, str] = field(default_factory=dict)
 
-    async def get(self, user: TokenUser, token: str, path: str) -> dict[str, Any]:
+    async def get(self, user: TokenUser, subject_token: str, path: str) -> dict[str, Any]:
+        token = await self.proxy_token(user, subject_token)
         client_id = await self._client_id(user, token)
         url = f"{self.bridge.proxy_url}/api/3.0.0/{client_id}/{path}"
         answer = await self._http().get(url, headers=_headers(token))
         if answer.status_code == 401:
+            self._proxy_tokens.pop(user.claims.grant_id, None)
             raise ToolError("The IntelligenceBank sign-in has ended: reconnect to sign in again.")
         if answer.status_code == 404:
             raise ToolError("Not found in IntelligenceBank.")
@@ -169,6 +199,44 @@ class IBThroughBridge:
         if not isinstance(document, dict):
             raise ToolError("IntelligenceBank's answer is not a JSON object.")
         return document
+
+    async def proxy_token(self, user: TokenUser, subject_token: str) -> str:
+        """A proxy token for the caller's sign-in: the cached one while it lasts, else a new
+        one from the bridge's token endpoint (RFC 8693), exchanging the caller's token."""
+        grant = user.claims.grant_id
+        cached = self._proxy_tokens.get(grant) if grant else None
+        if cached is not None and cached.expires_at - EXPIRY_MARGIN > time.time():
+            return cached.access_token
+        answer = await self._http().post(
+            self.bridge.token_endpoint,
+            data={
+                "grant_type": TOKEN_EXCHANGE,
+                "subject_token": subject_token,
+                "subject_token_type": ACCESS_TOKEN_TYPE,
+                "resource": self.bridge.proxy_url,
+            },
+            auth=self.client,
+            headers={"Accept": "application/json"},
+        )
+        if answer.status_code != 200:
+            raise ToolError(
+                f"The bridge refused to exchange the token ({answer.status_code}: "
+                f"{_message(answer)}): reconnect to sign in again."
+            )
+        body = answer.json()
+        token, expires_in = body.get("access_token"), body.get("expires_in")
+        if not isinstance(token, str) or not isinstance(expires_in, int):
+            raise ToolError("The bridge's token exchange answer has no access token.")
+        if grant:
+            if len(self._proxy_tokens) >= MAX_CACHED:
+                now = time.time()
+                self._proxy_tokens = {
+                    g: t for g, t in self._proxy_tokens.items() if t.expires_at > now
+                }
+                if len(self._proxy_tokens) >= MAX_CACHED:
+                    self._proxy_tokens.clear()
+            self._proxy_tokens[grant] = ProxyToken(token, time.time() + expires_in)
+        return token
 
     async def _client_id(self, user: TokenUser, token: str) -> str:
         grant = user.claims.grant_id
@@ -212,7 +280,7 @@ def caller(ctx: Context[Any, Request]) -> tuple[TokenUser, str]:
     """The authenticated user and the bearer token of the HTTP request carrying this tool call.
 
     `AuthenticationMiddleware` has already verified that token (this server's audience); it is
-    what the tools send on to the bridge's proxy.
+    what the tools exchange for a proxy token (never what they send to the proxy).
     """
     request = ctx.request_context.request
     if not isinstance(request, Request) or not isinstance(request.scope.get("user"), TokenUser):
@@ -316,16 +384,20 @@ def create_app(
     *,
     bridge: BridgeEndpoints | None = None,
     bind_host: str = "127.0.0.1",
-    client: tuple[str, str] | None = None,
+    client: tuple[str, str],
     introspection_cache: float = 5.0,
 ) -> Starlette:
     """The ASGI app: RFC 9728 metadata (open) and the MCP endpoint (bearer tokens for
-    `resource_url`, checked with the bridge's `BearerTokenBackend`). `client` (id, secret) turns
-    on introspection at the bridge."""
+    `resource_url`, checked with the bridge's `BearerTokenBackend` and introspection). `client`
+    (id, secret) is this server's client at the bridge: it introspects and exchanges tokens."""
     bridge = bridge or discover_bridge(bridge_url)
+    if not bridge.exchanges_tokens:
+        raise RuntimeError("the bridge does not advertise RFC 8693 token exchange")
+    if bridge.introspection_endpoint is None:
+        raise RuntimeError("the bridge does not advertise an introspection_endpoint")
     path = urlsplit(resource_url).path or "/"
     resource_metadata = metadata_url(resource_url)
-    ib = IBThroughBridge(bridge)
+    ib = IBThroughBridge(bridge, client)
     mcp = build_mcp(ib)
     # The SDK's own streamable-HTTP app (a Starlette app serving `path`), without its auth
     # plumbing; DNS-rebinding protection is on when bound to loopback.
@@ -334,13 +406,9 @@ def create_app(
     verifier = AccessTokenVerifier(
         RemoteJWKS(bridge.jwks_uri), issuer=bridge.issuer, audience=resource_url
     )
-    introspector = None
-    if client is not None:
-        if bridge.introspection_endpoint is None:
-            raise RuntimeError("the bridge does not advertise an introspection_endpoint")
-        introspector = TokenIntrospector(
-            bridge.introspection_endpoint, *client, cache_seconds=introspection_cache
-        )
+    introspector = TokenIntrospector(
+        bridge.introspection_endpoint, *client, cache_seconds=introspection_cache
+    )
     protected = AuthenticationMiddleware(
         RequireScope(mcp_http, SCOPE, resource_metadata),
         backend=BearerTokenBackend(verifier, introspector=introspector),
@@ -368,8 +436,7 @@ def create_app(
             ib.http = http
             yield
             ib.http = None
-            if introspector is not None:
-                await introspector.aclose()
+            await introspector.aclose()
 
     well_known = "/.well-known/oauth-protected-resource"
     metadata_paths = dict.fromkeys([urlsplit(resource_metadata).path, well_known])
@@ -396,9 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--client-id",
-        default=None,
-        help="this server's confidential client at the bridge, to introspect tokens "
-        "(its secret comes from the environment variable MCP_SERVER_CLIENT_SECRET)",
+        required=True,
+        help="this server's confidential client at the bridge, to introspect and exchange "
+        "tokens (its secret comes from the environment variable MCP_SERVER_CLIENT_SECRET)",
     )
     parser.add_argument(
         "--introspection-cache",
@@ -408,13 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    client = None
-    if args.client_id:
-        secret = os.environ.get("MCP_SERVER_CLIENT_SECRET", "")
-        if not secret:
-            print("--client-id needs MCP_SERVER_CLIENT_SECRET in the environment", file=sys.stderr)
-            return 2
-        client = (args.client_id, secret)
+    secret = os.environ.get("MCP_SERVER_CLIENT_SECRET", "")
+    if not secret:
+        print("--client-id needs MCP_SERVER_CLIENT_SECRET in the environment", file=sys.stderr)
+        return 2
+    client = (args.client_id, secret)
     resource_url = args.resource_url or f"http://127.0.0.1:{args.port}/mcp"
     try:
         bridge = discover_bridge(args.bridge_url)

@@ -2,8 +2,10 @@
 own OAuth client (unmodified): the 401, RFC 9728 and RFC 8414 discovery, the pre-registered
 public client, a Client ID Metadata Document over https, or RFC 7591 dynamic registration, the
 sign-in (scripted over HTTP like a user's
-browser), the token exchange with the server's RFC 8707 resource, then a tool call that reads
-IB through the bridge's proxy. tests/interop does the same with the TypeScript SDK."""
+browser), the code exchange with the server's RFC 8707 resource, then a tool call that reads
+IB through the bridge's proxy with a proxy token the server got by RFC 8693 token exchange
+(never the user's token, which the proxy refuses). tests/interop does the same with the
+TypeScript SDK."""
 
 from __future__ import annotations
 
@@ -121,6 +123,31 @@ def test_a_token_for_the_proxy_only_is_refused(
     assert 'error="invalid_token"' in challenge
     assert f'resource_metadata="{mcp_server.metadata_url}"' in challenge
     assert "another resource" in answer.json()["error_description"]
+
+
+def test_passing_the_servers_token_through_to_the_proxy_is_refused(
+    bridge: Bridge, emulator: Emulator, mcp_server: McpServer
+) -> None:
+    """The MCP authorization spec forbids token passthrough: the token the MCP client holds is
+    for this server alone, so sent straight to the bridge's proxy it gets 401 invalid_token;
+    the server's own tools reach IB by exchanging it (see the SDK tests below)."""
+    tokens = exchange(
+        bridge.url, authorize(bridge.url, emulator.platform_url, resource=mcp_server.url)
+    ).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    passthrough = httpx.get(
+        f"{bridge.url}/proxy/api/3.0.0/BnK4JV/resource.limit(0,1)", headers=headers
+    )
+    assert passthrough.status_code == 401, passthrough.text
+    assert passthrough.json()["error"] == "invalid_token"
+    assert 'error="invalid_token"' in passthrough.headers["www-authenticate"]
+    # ... while the server itself accepts it.
+    ping = httpx.post(
+        mcp_server.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={**headers, "Accept": "application/json, text/event-stream"},
+    )
+    assert ping.status_code != 401, ping.text
 
 
 def test_a_token_without_ib_read_gets_insufficient_scope(
@@ -302,10 +329,10 @@ def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     assert query["scope"].split() in (["ib.read"], ["ib.read", "offline_access"])
     assert query["code_challenge_method"] == "S256"
 
-    # the token: this server and the proxy in its audience
+    # the token: for this server alone
     assert storage.tokens is not None
     claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["aud"] == [mcp_server.url]
     assert claims["client_id"] == CLIENT_ID
 
     assert_real_rows(result, mcp_server)
@@ -323,7 +350,7 @@ def test_the_mcp_sdk_signs_in_and_calls_a_tool(
     )
     assert refreshed.status_code == 200, refreshed.text
     claims = json.loads(_b64(refreshed.json()["access_token"].split(".")[1]))
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["aud"] == [mcp_server.url]
 
 
 def test_the_mcp_sdk_registers_signs_in_and_calls_a_tool(
@@ -365,7 +392,7 @@ def test_the_mcp_sdk_registers_signs_in_and_calls_a_tool(
     assert storage.tokens is not None
     claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
     assert claims["client_id"] == client.client_id
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["aud"] == [mcp_server.url]
 
     assert_real_rows(result, mcp_server)
     assert bridge.signed_in_clients()[before:] == [client.client_id]
@@ -415,7 +442,7 @@ def test_the_mcp_sdk_signs_in_with_a_client_id_metadata_document(
     assert storage.tokens is not None
     claims = json.loads(_b64(storage.tokens.access_token.split(".")[1]))
     assert claims["client_id"] == url
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["aud"] == [mcp_server.url]
 
     assert_real_rows(result, mcp_server)
     # the bridge fetched the document over https, and stored no registered client

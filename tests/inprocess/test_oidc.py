@@ -394,7 +394,11 @@ async def test_discovery_says_what_is_true(stack: Stack, path: str) -> None:
     assert metadata["subject_types_supported"] == ["public"]
     assert metadata["id_token_signing_alg_values_supported"] == ["ES256"]
     assert metadata["userinfo_endpoint"] == f"{ISSUER}/userinfo"
-    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert metadata["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
         "none", "client_secret_basic", "client_secret_post",
     }

@@ -44,8 +44,14 @@ def test_refresh_rotates(bridge: Bridge, emulator: Emulator) -> None:
     rotated = refresh(bridge.url, tokens["refresh_token"])
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["refresh_token"] != tokens["refresh_token"]
+    # A retry at once (its answer lost) gets the same answer: the grace window.
+    retried = refresh(bridge.url, tokens["refresh_token"])
+    assert retried.json()["refresh_token"] == rotated.json()["refresh_token"]
+    newest = refresh(bridge.url, rotated.json()["refresh_token"])
+    assert newest.status_code == 200, newest.text
+    # Once the client has moved on, the old token again is a replay.
     again = refresh(bridge.url, tokens["refresh_token"])
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
-    # The replay revoked the whole grant: the rotated token is dead too.
-    assert refresh(bridge.url, rotated.json()["refresh_token"]).json()["error"] == "invalid_grant"
+    # The replay revoked the whole grant: the newest token is dead too.
+    assert refresh(bridge.url, newest.json()["refresh_token"]).json()["error"] == "invalid_grant"

@@ -64,10 +64,11 @@ def test_code_used_twice_revokes_what_it_issued(bridge: Bridge, emulator: Emulat
 def test_refresh_token_reuse_revokes_the_grant(bridge: Bridge, emulator: Emulator) -> None:
     tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url)).json()
     rotated = refresh(bridge.url, tokens["refresh_token"]).json()
-    assert userinfo_status(bridge, rotated["access_token"]) == 200
+    newest = refresh(bridge.url, rotated["refresh_token"]).json()  # the client moved on
+    assert userinfo_status(bridge, newest["access_token"]) == 200
     replay = refresh(bridge.url, tokens["refresh_token"])
     assert replay.json()["error"] == "invalid_grant"
-    assert userinfo_status(bridge, rotated["access_token"]) == 401
+    assert userinfo_status(bridge, newest["access_token"]) == 401
 
 
 def test_refresh_by_another_client_is_refused(bridge: Bridge, emulator: Emulator) -> None:
@@ -131,7 +132,7 @@ def test_resource_indicator_sets_the_audience(bridge: Bridge, emulator: Emulator
                            resource="http://127.0.0.1:9999/mcp")
     token = exchange(bridge.url, authorized).json()["access_token"]
     claims = jwt.decode(token, _public_keys(bridge)).claims
-    assert "http://127.0.0.1:9999/mcp" in claims["aud"]
+    assert claims["aud"] == ["http://127.0.0.1:9999/mcp"]  # that resource alone
     assert claims["iss"] == bridge.url
     assert "sid" not in claims
 

@@ -51,7 +51,8 @@ def assert_signed_in_and_called(
     out: dict[str, Any], bridge: Bridge, mcp_server: McpServer, client_id: str
 ) -> None:
     """What every registration path ends in: an authorization request with PKCE for this
-    server, a token for this server and the bridge's proxy, and real rows from the emulator."""
+    server, a token for this server alone, and real rows from the emulator (which the server reads
+through the proxy with a token it got by RFC 8693 token exchange)."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(out["authorization_url"]).query).items()}
     assert out["authorization_url"].startswith(f"{bridge.url}/authorize?")
     assert query["client_id"] == client_id
@@ -63,7 +64,7 @@ def assert_signed_in_and_called(
 
     claims = out["access_token_claims"]
     assert claims["client_id"] == client_id
-    assert claims["aud"] == [mcp_server.url, f"{bridge.url}/proxy"]
+    assert claims["aud"] == [mcp_server.url]  # for this server alone: no passthrough
     assert claims["iss"] == bridge.url
 
     assert out["tools"] == ["get_resource", "search_resources"]

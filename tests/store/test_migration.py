@@ -159,7 +159,7 @@ async def test_v1_file_opens_and_keeps_its_rows(tmp_path: Path) -> None:
         assert await store.count_live_transactions("a1") == 1
 
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 

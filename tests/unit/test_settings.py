@@ -115,3 +115,45 @@ def test_abuse_limits_are_read_from_the_environment() -> None:
 def test_bad_abuse_limits_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**GOOD, name: value}).check()
+
+
+RS = '{"client_id": "rs", "client_secret": "s", "token_endpoint_auth_method": "client_secret_basic"'
+
+
+def test_a_resource_server_may_exchange_tokens_for_its_resource() -> None:
+    raw = f'[{RS}, "token_exchange": true, "resource": "https://mcp.example.com/mcp"}}]'
+    settings = Settings.from_env({**GOOD, "IB_BRIDGE_CLIENTS": raw})
+    settings.check()
+    (client,) = settings.clients
+    assert client.token_exchange is True
+    assert client.resource == "https://mcp.example.com/mcp"
+    assert client.redirect_uris == ()  # a pure resource server signs nobody in
+    assert settings.refresh_grace_seconds == 30
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A public client cannot prove it is the actor.
+        '[{"client_id": "a", "token_exchange": true, "resource": "https://m.example/mcp"}]',
+        f'[{RS}, "token_exchange": true}}]',  # exchanges tokens for which resource?
+        f'[{RS}, "token_exchange": "yes", "resource": "https://m.example/mcp"}}]',
+        f'[{RS}, "token_exchange": true, "resource": "not a url"}}]',
+        f'[{RS}, "token_exchange": true, "resource": "https://m.example/mcp#frag"}}]',
+    ],
+)
+def test_a_wrong_token_exchange_client_is_named(raw: str) -> None:
+    with pytest.raises(SettingsError, match="IB_BRIDGE_CLIENTS"):
+        Settings.from_env({**GOOD, "IB_BRIDGE_CLIENTS": raw})
+
+
+def test_a_resource_server_cannot_claim_the_proxy_as_its_resource() -> None:
+    raw = f'[{RS}, "token_exchange": true, "resource": "https://bridge.example.com/proxy"}}]'
+    with pytest.raises(SettingsError, match="proxy"):
+        Settings.from_env({**GOOD, "IB_BRIDGE_CLIENTS": raw}).check()
+
+
+@pytest.mark.parametrize("value", ["-1", "301"])
+def test_the_refresh_grace_is_bounded(value: str) -> None:
+    with pytest.raises(SettingsError, match="IB_BRIDGE_REFRESH_GRACE_SECONDS"):
+        Settings.from_env({**GOOD, "IB_BRIDGE_REFRESH_GRACE_SECONDS": value}).check()

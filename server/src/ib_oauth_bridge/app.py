@@ -106,7 +106,13 @@ def create_app(
         backend=BearerTokenBackend(bridge.verifier, bridge.load_session),
         on_error=on_auth_error(bridge.resource_metadata_url),
     )
-    protected = {"userinfo": [bearer]} | {name: [bearer] for name in PROXY_OPERATIONS}
+    # /userinfo also takes OpenID sign-ins for other resources (oauth.tokens.UserinfoVerifier).
+    userinfo_bearer = Middleware(
+        AuthenticationMiddleware,
+        backend=BearerTokenBackend(bridge.oauth.userinfo_verifier, bridge.load_session),
+        on_error=on_auth_error(bridge.resource_metadata_url),
+    )
+    protected = {"userinfo": [userinfo_bearer]} | {name: [bearer] for name in PROXY_OPERATIONS}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

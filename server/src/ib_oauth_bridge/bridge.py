@@ -109,6 +109,7 @@ class Bridge:
             replay=store,
             clients=clients,
             keys=keys,
+            cipher=cipher,
             clock=clock,
         )
         oauth.register_endpoint(
@@ -165,10 +166,10 @@ class Bridge:
         revoked, idle or expired grant stops working at once (in other workers, within the
         session cache's check interval)."""
         cached = await self.sessions.get(claims.grant_id) if claims.grant_id else None
-        if cached is not None and cached.grant.client_id == claims.client_id:
+        if cached is not None and claims.issued_under(cached.grant):
             return cached
         grant = await self.oauth.live_grant(claims.grant_id) if claims.grant_id else None
-        if grant is None or grant.client_id != claims.client_id:
+        if grant is None or not claims.issued_under(grant):
             raise BearerAuthError(
                 "The sign-in behind this token has ended (signed out, revoked or expired). "
                 "Sign in again."

@@ -35,6 +35,10 @@ class ClientConfig:
     # A resource server (an MCP server, say) that may ask /introspect about any token the
     # bridge issued; every confidential client may always ask about its own.
     introspect: bool = False
+    # A resource server that may exchange (RFC 8693) a user's access token for its `resource`
+    # (its own URL, the `aud` of the tokens it accepts) for a proxy token naming it in `act`.
+    token_exchange: bool = False
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,8 @@ class Settings:
     ib_poll_interval: float = 1.0  # at most one IB info poll per transaction per interval
     refresh_idle_timeout: int = 7 * 24 * 3600  # a grant unused this long ends
     max_refreshes: int = 10_000  # a grant refreshed this often ends
+    # A client retrying the refresh it just made gets the same answer again for this long.
+    refresh_grace_seconds: int = 30
     upstream_timeout: float = 30.0
     upstream_connect_timeout: float = 10.0
     upstream_max_connections: int = 200  # the proxy's connections to IB, per worker
@@ -184,6 +190,9 @@ class Settings:
             "login_ttl": get_int("LOGIN_TTL", defaults.login_ttl),
             "refresh_idle_timeout": get_int("REFRESH_IDLE_TIMEOUT", defaults.refresh_idle_timeout),
             "max_refreshes": get_int("MAX_REFRESHES", defaults.max_refreshes),
+            "refresh_grace_seconds": get_int(
+                "REFRESH_GRACE_SECONDS", defaults.refresh_grace_seconds
+            ),
             "upstream_timeout": get_float("UPSTREAM_TIMEOUT", defaults.upstream_timeout),
             "upstream_max_connections": get_int(
                 "UPSTREAM_MAX_CONNECTIONS", defaults.upstream_max_connections
@@ -254,6 +263,14 @@ class Settings:
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         self._check_limits()
+        if not 0 <= self.refresh_grace_seconds <= 300:
+            raise SettingsError(f"{PREFIX}REFRESH_GRACE_SECONDS must be from 0 to 300")
+        for client in self.clients:
+            if client.resource == self.proxy_resource:
+                raise SettingsError(
+                    f"{PREFIX}CLIENTS: the resource of {client.client_id!r} is the proxy's own; "
+                    "name the resource server's URL"
+                )
         if self.dev_ca_file is not None and not self.dev_ca_file.is_file():
             raise SettingsError(f"{PREFIX}DEV_CA_FILE {str(self.dev_ca_file)!r} is not a file")
         for uri in self.public_client_redirect_uris:  # in dev mode too: a typo is never wanted
@@ -386,9 +403,11 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("client_id"), str):
             raise SettingsError(f"{PREFIX}CLIENTS[{index}] needs a string client_id")
-        # A pure resource server (it only introspects) signs nobody in: no redirect URIs.
-        uris = item.get("redirect_uris", [] if item.get("introspect") is True else None)
-        resource_server_only = item.get("introspect") is True and uris == []
+        # A pure resource server (it only introspects or exchanges) signs nobody in: no
+        # redirect URIs.
+        server_only = item.get("introspect") is True or item.get("token_exchange") is True
+        uris = item.get("redirect_uris", [] if server_only else None)
+        resource_server_only = server_only and uris == []
         if (
             not isinstance(uris, list)
             or not all(isinstance(u, str) for u in uris)
@@ -412,6 +431,23 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
                 f"{PREFIX}CLIENTS[{index}]: 'introspect' is true or false, and only a "
                 "confidential client (with a client_secret) may introspect"
             )
+        token_exchange = item.get("token_exchange", False)
+        resource = item.get("resource")
+        if not isinstance(token_exchange, bool) or (token_exchange and secret is None):
+            raise SettingsError(
+                f"{PREFIX}CLIENTS[{index}]: 'token_exchange' is true or false, and only a "
+                "confidential client (with a client_secret) may exchange tokens"
+            )
+        if resource is not None and not _is_resource_url(resource):
+            raise SettingsError(
+                f"{PREFIX}CLIENTS[{index}]: 'resource' must be an absolute http(s) URL "
+                "without a fragment (the resource server's own URL)"
+            )
+        if token_exchange and resource is None:
+            raise SettingsError(
+                f"{PREFIX}CLIENTS[{index}]: 'token_exchange' needs 'resource', the URL of the "
+                "resource server whose tokens this client exchanges"
+            )
         clients.append(
             ClientConfig(
                 client_id=item["client_id"],
@@ -420,6 +456,19 @@ def parse_clients(raw: str | None) -> tuple[ClientConfig, ...]:
                 token_endpoint_auth_method=method,
                 name=item.get("name"),
                 introspect=introspect,
+                token_exchange=token_exchange,
+                resource=resource,
             )
         )
     return tuple(clients)
+
+
+def _is_resource_url(value: object) -> bool:
+    """An RFC 8707 resource indicator: an absolute http(s) URI with no fragment."""
+    if not isinstance(value, str) or value != value.strip() or "#" in value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from ..bridge import Bridge, bridge_of
 from ..oauth.clients import PROXY_SCOPES, SUPPORTED_SCOPES
 from ..oauth.oidc import CLAIMS_SUPPORTED
+from ..oauth.token_exchange import TOKEN_EXCHANGE
 
 
 def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def authorization_server_metadata_document(bridge: Bridge) -> dict[str, Any]:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", TOKEN_EXCHANGE],
         "token_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",

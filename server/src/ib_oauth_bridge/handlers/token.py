@@ -80,10 +80,12 @@ async def _endpoint(
 
 
 async def userinfo(request: Request) -> Response:
-    """OpenID Connect UserInfo: the claims the token's scopes release (`oauth.oidc`)."""
+    """OpenID Connect UserInfo: the claims the token's scopes release (`oauth.oidc`). IB's
+    coordinates only to a token that can call IB: one whose audience is the proxy."""
     user: TokenUser = request.user
     assert user.session is not None, "the bridge's own middleware attaches the session"
+    for_proxy = bridge_of(request).settings.proxy_resource in user.claims.audiences
     claims = released_claims(
-        user.session.grant.user, user.claims.subject, user.claims.scopes, ib_claims=True
+        user.session.grant.user, user.claims.subject, user.claims.scopes, ib_claims=for_proxy
     )
     return JSONResponse(claims, headers=NO_STORE)

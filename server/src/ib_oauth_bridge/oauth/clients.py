@@ -92,6 +92,10 @@ class Client(ClientMixin):
     name: str | None = None
     kind: ClientKind = ClientKind.CONFIGURED
     may_introspect: bool = False  # a resource server allowed to ask about any token
+    # A resource server allowed to exchange (RFC 8693) access tokens issued for `resource`
+    # (its own URL) for proxy tokens that name it as the actor.
+    may_exchange_tokens: bool = False
+    resource: str | None = None
     # What a registration limited the client to (RFC 7591 2); None: no limit of its own.
     grant_types: tuple[str, ...] = GRANT_TYPES
     scopes: tuple[str, ...] | None = None
@@ -164,6 +168,8 @@ def configured_client(config: ClientConfig) -> Client:
         redirect_uris=config.redirect_uris,
         name=config.name,
         may_introspect=config.introspect,
+        may_exchange_tokens=config.token_exchange,
+        resource=config.resource,
     )
 
 

@@ -1,18 +1,25 @@
-"""The two grants the bridge speaks, as Authlib grant subclasses that implement only the hooks:
-authorization code (RFC 6749 4.1) with PKCE S256 required (RFC 7636, OAuth 2.1), and refresh
-token with rotation and replay detection (RFC 9700 4.14.2).
+"""The user's grants, as Authlib grant subclasses that implement only the hooks: authorization
+code (RFC 6749 4.1) with PKCE S256 required (RFC 7636, OAuth 2.1), and refresh token with
+rotation and replay detection (RFC 9700 4.14.2). (Token exchange, RFC 8693, is in
+`oauth.token_exchange`.)
 
 Single use is enforced by the store's atomic consume: a second presentation of a code or a
-refresh token revokes the whole grant, so whatever it issued stops working. The hooks run in
-Authlib's worker thread and reach the async store through `server.call`.
+refresh token revokes the whole grant, so whatever it issued stops working. One exception, for
+refresh tokens: the same client retrying the refresh it just made (its answer was lost) within
+`refresh_grace_seconds` gets the same answer again, as long as it has not used that answer's
+refresh token yet (see `AuthorizationServer.rotation_retry`). The hooks run in Authlib's worker
+thread and reach the async store through `server.call`.
+
+RFC 8707 at /token: a `resource` sent with either grant must be the grant's own (the one named
+at /authorize, or the proxy when none was); the token is for that resource alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import OAuth2Error, grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
@@ -23,6 +30,23 @@ from .tokens import AuthorizedUser
 
 if TYPE_CHECKING:
     from .server import AuthorizationServer
+
+
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 2: the requested resource is invalid, unknown, or not this grant's."""
+
+    error = "invalid_target"
+
+
+def check_resource(request: grants.OAuth2Request, granted: str | None, proxy: str) -> None:
+    """RFC 8707 2.2: a `resource` at the token endpoint must be one the grant was authorized
+    for: the resource named at /authorize, or the proxy when none was."""
+    asked = request.payload.data.get("resource")
+    if asked is not None and asked != (granted or proxy):
+        raise InvalidTargetError(
+            "The resource is not the one this sign-in was authorized for; send the resource "
+            "of the authorization request, or none."
+        )
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -153,6 +177,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if record.client_id != client.client_id:
             return None
+        check_resource(self.request, record.resource, server.settings.proxy_resource)
         return IssuedCode(record)
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
@@ -172,18 +197,32 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     ]
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: AuthorizationServer
+    # Per request (Authlib makes a grant object for each): the consumed token's key, and the
+    # answer to repeat when the request is a retry within the grace window.
+    _consumed_key: str | None = None
+    _repeat: dict[str, Any] | None = None
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
         server = self.server
-        consumed = server.call(
-            server.refresh_tokens.consume_refresh_token, secret_hash(refresh_token)
-        )
+        key = secret_hash(refresh_token)
+        if "resource" in self.request.payload.data:
+            # Checked before the token is consumed, so a wrong resource costs it nothing.
+            peeked = server.call(server.refresh_tokens.get_refresh_token, key)
+            grant = server.call(server.live_grant, peeked.grant_id) if peeked else None
+            if grant is not None:
+                check_resource(self.request, grant.resource, server.settings.proxy_resource)
+        consumed = server.call(server.refresh_tokens.consume_refresh_token, key)
         record = consumed.record
         if record is None:
             return None
         if not consumed.first_use:
-            server.call(server.end_grant, record.grant_id, "refresh token replayed")
-            return None
+            repeat = server.call(server.rotation_retry, key, record, self.request.client)
+            if repeat is None:
+                server.call(server.end_grant, record.grant_id, "refresh token replayed")
+                return None
+            self._repeat = repeat
+            return IssuedRefreshToken(record)
+        self._consumed_key = key
         grant = server.call(server.live_grant, record.grant_id)
         if grant is None:
             return None
@@ -191,6 +230,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             server.call(server.end_grant, grant.grant_id, "refresh limit reached")
             return None
         return IssuedRefreshToken(record)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """A retry within the grace window gets the rotation's answer again, as it was (no new
+        tokens, no refresh counted); a first use rotates, then keeps its answer, sealed, on
+        the consumed token's row for the window."""
+        if self._repeat is not None:
+            return 200, self._repeat, self.TOKEN_RESPONSE_HEADER
+        status, token, headers = super().create_token_response()
+        if self._consumed_key is not None:
+            self.server.call(self.server.keep_rotation, self._consumed_key, token)
+        return status, token, headers
 
     def authenticate_user(self, refresh_token: IssuedRefreshToken) -> AuthorizedUser | None:
         grant = self.server.call(self.server.live_grant, refresh_token.record.grant_id)

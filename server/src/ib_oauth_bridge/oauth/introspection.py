@@ -63,7 +63,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         except InvalidAccessToken:
             return None
         grant = self._live_grant(claims.grant_id)
-        if grant is None or grant.client_id != claims.client_id:
+        if grant is None or not claims.issued_under(grant):
             return None
         raw = claims.raw
         return IntrospectedToken(
@@ -78,6 +78,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
                 "iat": raw.get("iat"),
                 "iss": raw.get("iss"),
                 "jti": raw.get("jti"),
+                "act": raw.get("act"),  # RFC 8693 4.1, on an exchanged token
             },
         )
 

@@ -177,6 +177,8 @@ class LoginFlow:
         settings = self.settings
         if resource in {settings.proxy_resource, *settings.allowed_resources}:
             return True
+        if any(client.resource == resource for client in settings.clients):
+            return True  # a configured resource server's own URL
         return settings.dev_mode and is_loopback_url(resource)
 
     def error_redirect(

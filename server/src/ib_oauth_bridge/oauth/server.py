@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, TypeVarTuple, Unpack
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
@@ -26,6 +28,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..clock import Clock
 from ..settings import Settings
+from ..store.crypto import SidCipher, SidDecryptionError, seal_text, unseal_text
 from ..store.protocols import CodeStore, GrantStore, RefreshTokenStore, ReplayCache
 from ..store.records import Grant, RefreshToken, secret_hash
 from .client_auth import register_client_auth
@@ -42,13 +45,18 @@ from .keys import SigningKeys
 from .oidc import OpenIDCodeExtension, OpenIDRefreshExtension
 from .requests import BridgeJsonRequest, BridgeOAuth2Request
 from .revocation import RevocationEndpoint
-from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser
+from .token_exchange import TokenExchangeGrant
+from .tokens import AccessTokenGenerator, AccessTokenVerifier, AuthorizedUser, UserinfoVerifier
 
 log = logging.getLogger("ib_oauth_bridge.oauth")
 # Scope tokens as RFC 6749 3.3 spells them, safe to echo in an error description.
 _SCOPE_TOKENS = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
+# How long a refresh retry waits for the rotation it raced to store its answer (real time:
+# the rotation is local work, milliseconds; this only bounds a rotation that failed).
+ROTATION_WAIT_SECONDS = 5.0
+ROTATION_POLL_SECONDS = 0.02
 
 
 class _Issuer(IssuerParameter):
@@ -89,6 +97,7 @@ class AuthorizationServer(_AuthorizationServer):
         replay: ReplayCache,
         clients: ClientLookup,
         keys: SigningKeys,
+        cipher: SidCipher,
         clock: Clock,
     ) -> None:
         super().__init__(scopes_supported=list(SUPPORTED_SCOPES))
@@ -98,6 +107,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.refresh_tokens = refresh_tokens
         self.replay = replay
         self.clients = clients
+        self.cipher = cipher
         self.clock = clock
         # Told the id of every grant this process ends (the proxy's session cache listens).
         self.grant_listeners: list[Callable[[str], None]] = []
@@ -118,17 +128,24 @@ class AuthorizationServer(_AuthorizationServer):
             ],
         )
         self.register_grant(RefreshTokenGrant, [OpenIDRefreshExtension(*id_token)])
+        self.register_grant(TokenExchangeGrant)
         self.register_extension(self.issuer_parameter)
         register_client_auth(self.register_client_auth_method)
+        # The proxy's: only tokens whose audience is the proxy.
         self.verifier = AccessTokenVerifier(
             keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
-        self.register_endpoint(RevocationEndpoint(self.verifier.verify))
-        self.register_endpoint(
-            IntrospectionEndpoint(
-                AccessTokenVerifier(keys.verification_set, settings.issuer, None, clock=clock)
-            )
+        # /userinfo's: proxy tokens, and OpenID sign-ins for any resource.
+        self.userinfo_verifier = UserinfoVerifier(
+            keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
         )
+        # Any audience: revocation, introspection (the resource server checks `aud` itself),
+        # and the subject tokens of a token exchange (which check the client's resource).
+        self.any_audience_verifier = AccessTokenVerifier(
+            keys.verification_set, settings.issuer, None, clock=clock
+        )
+        self.register_endpoint(RevocationEndpoint(self.any_audience_verifier.verify))
+        self.register_endpoint(IntrospectionEndpoint(self.any_audience_verifier))
 
     # From Authlib's worker thread back to the store on the event loop ----------------------
 
@@ -262,3 +279,50 @@ class AuthorizationServer(_AuthorizationServer):
 
     async def touch_refreshed(self, grant_id: str) -> None:
         await self.grants.touch_grant(grant_id, last_used_at=self.clock(), refreshed=True)
+
+    # Refresh with grace: an idempotent retry of the last rotation -------------------------
+
+    async def keep_rotation(self, key: str, token: dict[str, Any]) -> None:
+        """Keep the answer of the refresh that consumed the token under `key`, sealed with the
+        sid cipher and bound to that key, for the grace window."""
+        grace = self.settings.refresh_grace_seconds
+        if grace <= 0:
+            return
+        now = self.clock()
+        answer = {"token": token, "expires_at": now + int(token.get("expires_in", 0))}
+        sealed = seal_text(self.cipher, json.dumps(answer), context=key)
+        await self.refresh_tokens.keep_successor(key, sealed, now + grace)
+
+    async def rotation_retry(
+        self, key: str, record: RefreshToken, client: Client
+    ) -> dict[str, Any] | None:
+        """The answer to repeat for a second presentation of the refresh token under `key`, or
+        None when this is a replay to punish: another client, the grace window over, or the
+        successor refresh token already used (or gone). A retry racing the rotation waits for
+        its answer."""
+        if self.settings.refresh_grace_seconds <= 0 or record.client_id != client.client_id:
+            return None
+        deadline = time.monotonic() + ROTATION_WAIT_SECONDS
+        while record.successor is None:
+            if record.successor_until is not None or time.monotonic() >= deadline:
+                return None  # the window is over, or the rotation failed
+            await anyio.sleep(ROTATION_POLL_SECONDS)
+            consumed = await self.refresh_tokens.consume_refresh_token(key)
+            if consumed.record is None:
+                return None  # the grant was revoked meanwhile
+            record = consumed.record
+        try:
+            answer = json.loads(unseal_text(self.cipher, record.successor, context=key))
+            token: dict[str, Any] = dict(answer["token"])
+            successor_key = secret_hash(str(token["refresh_token"]))
+            expires_at = float(answer["expires_at"])
+        except (SidDecryptionError, ValueError, TypeError, KeyError):
+            return None
+        successor = await self.refresh_tokens.get_refresh_token(successor_key)
+        if successor is None or successor.used:
+            # The client has moved on (this presentation is not its retry), or the grant has
+            # ended: revoked, or past its IB session or idle timeout, which the successor's
+            # own expiry never exceeds.
+            return None
+        token["expires_in"] = max(1, int(expires_at - self.clock()))
+        return token

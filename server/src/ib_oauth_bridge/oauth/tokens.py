@@ -3,6 +3,12 @@
 An access token names its grant (`grant_id`) but never carries the IB sid. Its lifetime is the
 configured TTL, cut short by the end of the IB session: nothing outlives the IB session.
 Refresh tokens are opaque random strings; the store keeps only their hash.
+
+Audiences (RFC 8707): a token asked for `resource=R` has `aud=[R]` and nothing else, so a token
+a client sends to a third-party resource server (an MCP server) cannot be replayed at the proxy;
+a token asked for no resource is for the proxy (`<issuer>/proxy`). A resource server that calls
+IB for the user exchanges the user's token (RFC 8693, `oauth.token_exchange`) for a proxy token
+that names it in `act` (an `ActingUser` here).
 """
 
 from __future__ import annotations
@@ -37,6 +43,15 @@ class AuthorizedUser:
 
     def get_user_id(self) -> str:
         return self.grant.user.get("sub") or self.grant.grant_id
+
+
+@dataclass(frozen=True, slots=True)
+class ActingUser(AuthorizedUser):
+    """The user of a token exchange (RFC 8693): a proxy token for `grant`, requested by the
+    resource server `actor`, that lives no longer than the subject token (`not_after`)."""
+
+    actor: str = ""
+    not_after: float = 0.0
 
 
 def token_lifetime(grant: Grant, ttl: int, now: float) -> int:
@@ -77,16 +92,23 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             client,
             user=user,
             scope=scope,
-            expires_in=token_lifetime(user.grant, self._ttl, self._clock()),
+            expires_in=self._lifetime(user, int(self._clock())),
             include_refresh_token=include_refresh_token,
         )
         return token
 
+    def _lifetime(self, user: AuthorizedUser, now: float) -> int:
+        lifetime = token_lifetime(user.grant, self._ttl, now)
+        if isinstance(user, ActingUser):
+            lifetime = max(1, min(lifetime, int(user.not_after - now)))
+        return lifetime
+
     def get_audiences(self, client: Client, user: AuthorizedUser, scope: str) -> list[str]:
-        audiences = [self._default_audience]
-        if user.grant.resource and user.grant.resource != self._default_audience:
-            audiences.insert(0, user.grant.resource)
-        return audiences
+        """RFC 8707: the grant's resource alone (the /token grants refuse any other); the
+        proxy when the grant named none, and always for a token exchange."""
+        if isinstance(user, ActingUser):
+            return [self._default_audience]
+        return [user.grant.resource or self._default_audience]
 
     def get_auth_time(self, user: AuthorizedUser) -> int:
         return int(user.grant.created_at)
@@ -97,11 +119,14 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         # Overrides the generator's own `iat` and `exp`: the generator reads the wall clock and
         # knows nothing of the IB session's end.
         now = int(self._clock())
-        return {
+        claims: dict[str, Any] = {
             "iat": now,
-            "exp": now + token_lifetime(user.grant, self._ttl, now),
+            "exp": now + self._lifetime(user, now),
             "grant_id": user.grant.grant_id,
         }
+        if isinstance(user, ActingUser):
+            claims["act"] = {"sub": user.actor}  # RFC 8693 4.1: who acts for the user
+        return claims
 
 
 class InvalidAccessToken(Exception):
@@ -117,6 +142,23 @@ class AccessTokenClaims:
     audiences: tuple[str, ...]
     expires_at: int
     raw: dict[str, Any]
+
+    @property
+    def actor(self) -> str | None:
+        """RFC 8693 4.1: the client acting for the user (`act.sub`) in an exchanged token."""
+        act = self.raw.get("act")
+        sub = act.get("sub") if isinstance(act, dict) else None
+        return sub if isinstance(sub, str) else None
+
+    def issued_under(self, grant: Grant) -> bool:
+        """Whether these claims belong to `grant`: issued to the grant's client, or exchanged
+        (RFC 8693) by the resource server it names as the actor, which is then its
+        `client_id` (RFC 9068 2.2: the client that requested the token)."""
+        if self.grant_id != grant.grant_id:
+            return False
+        return grant.client_id == self.client_id or (
+            self.actor is not None and self.actor == self.client_id
+        )
 
 
 class RemoteJWKS:
@@ -222,15 +264,44 @@ class AccessTokenVerifier:
         audiences = _as_tuple(claims.get("aud"))
         if self._audience is not None and self._audience not in audiences:
             raise InvalidAccessToken("The access token is meant for another resource.")
-        return AccessTokenClaims(
-            subject=str(claims["sub"]),
-            client_id=str(claims["client_id"]),
-            grant_id=str(claims.get("grant_id", "")),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-            audiences=audiences,
-            expires_at=int(claims["exp"]),
-            raw=claims,
-        )
+        return self._accept(_claims_of(claims, audiences))
+
+    def _accept(self, claims: AccessTokenClaims) -> AccessTokenClaims:
+        """A last check of verified claims, for verifiers with a rule of their own."""
+        return claims
+
+
+class UserinfoVerifier(AccessTokenVerifier):
+    """The tokens /userinfo accepts: those for the proxy, and those of an OpenID Connect sign-in
+    (scope `openid`) for any resource. OIDC Core 5.3 has the UserInfo endpoint accept the access
+    token of an OpenID request, whatever else it is for; a token of neither kind (asked for a
+    third-party resource, without `openid`) is not the bridge's to answer for."""
+
+    def __init__(
+        self, keys: KeySet | RemoteJWKS, issuer: str, proxy: str, *, clock: Clock = system_clock
+    ) -> None:
+        super().__init__(keys, issuer, None, clock=clock)
+        self._proxy = proxy
+
+    def _accept(self, claims: AccessTokenClaims) -> AccessTokenClaims:
+        if self._proxy not in claims.audiences and "openid" not in claims.scopes:
+            raise InvalidAccessToken(
+                "The access token is meant for another resource: /userinfo takes tokens for "
+                "the proxy or with the openid scope."
+            )
+        return claims
+
+
+def _claims_of(claims: dict[str, Any], audiences: tuple[str, ...]) -> AccessTokenClaims:
+    return AccessTokenClaims(
+        subject=str(claims["sub"]),
+        client_id=str(claims["client_id"]),
+        grant_id=str(claims.get("grant_id", "")),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        audiences=audiences,
+        expires_at=int(claims["exp"]),
+        raw=claims,
+    )
 
 
 def _as_tuple(value: object) -> tuple[str, ...]:

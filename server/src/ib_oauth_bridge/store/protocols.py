@@ -106,7 +106,15 @@ class RefreshTokenStore(Protocol):
     async def put_refresh_token(self, key: str, token: RefreshToken) -> None: ...
 
     async def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
-        """Atomically mark the token used and return it, telling whether this was its first use."""
+        """Atomically mark the token used and return it, telling whether this was its first use.
+        The record is read in the same atomic step, with its sealed `successor` while its
+        window lasts (see `keep_successor`)."""
+        ...
+
+    async def keep_successor(self, key: str, successor: str, until: float) -> bool:
+        """Attach the sealed answer of the refresh that consumed this token, readable until
+        `until`; False (nothing kept) when the token is not live and used, or already has
+        one: a token is rotated once."""
         ...
 
     async def get_refresh_token(self, key: str) -> RefreshToken | None:

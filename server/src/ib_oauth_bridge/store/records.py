@@ -111,6 +111,13 @@ class RefreshToken:
     scope: str
     expires_at: float
     used: bool = False
+    # Once the token is rotated: the answer that rotated it (the successor access and refresh
+    # tokens), sealed by the caller and bound to this token's hash, kept until
+    # `successor_until` so that the same client retrying the same refresh gets the same
+    # answer. Readers see `successor` only before `successor_until`; `successor_until` stays
+    # readable after, so a late retry is told apart from one racing the rotation.
+    successor: str | None = None
+    successor_until: float | None = None
 
 
 @dataclass(slots=True)

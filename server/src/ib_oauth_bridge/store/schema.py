@@ -17,7 +17,7 @@ import sqlite_utils
 
 __all__ = ["SCHEMA_VERSION", "ensure_schema"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def ensure_schema(db: sqlite_utils.Database, path: Path) -> None:
@@ -185,10 +185,18 @@ def _v2_to_v3(db: sqlite_utils.Database) -> None:
     db.table("transactions").create_index(["address_hash"])
 
 
+def _v3_to_v4(db: sqlite_utils.Database) -> None:
+    """Refresh with grace: the sealed answer of a rotation, kept on the rotated token's row for
+    the grace window. Nullable: tokens rotated before have none."""
+    db.execute("ALTER TABLE refresh_tokens ADD COLUMN successor TEXT")
+    db.execute("ALTER TABLE refresh_tokens ADD COLUMN successor_until REAL")
+
+
 # _STEPS[n] takes a file from version n to n + 1.
 _STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _v1_to_v2,
     _v2_to_v3,
+    _v3_to_v4,
 )
 assert len(_STEPS) == SCHEMA_VERSION

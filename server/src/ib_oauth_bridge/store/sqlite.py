@@ -98,6 +98,16 @@ def _live(table: str) -> str:
 
 _SELECT_LIVE = {t: f"SELECT * FROM {t} WHERE {_live(t)}" for t in _SINGLE_USE}  # noqa: S608
 _MARK_USED = {t: f"UPDATE {t} SET used = 1 WHERE used = 0 AND {_live(t)}" for t in _SINGLE_USE}  # noqa: S608
+# Once per token: only a used token without a successor takes one.
+_KEEP_SUCCESSOR = (
+    "UPDATE refresh_tokens SET successor = ?, successor_until = ?"  # noqa: S608
+    f" WHERE used = 1 AND successor_until IS NULL AND {_live('refresh_tokens')}"
+)
+# A successor is kept for its window only: purge drops it even while the row lives on.
+_PURGE_SUCCESSORS = (
+    "UPDATE refresh_tokens SET successor = NULL"
+    " WHERE successor IS NOT NULL AND successor_until <= ?"
+)
 # NULL <= x is not true, so clients without expiry (used at least once) are never purged.
 _PURGE = {t: f"DELETE FROM {t} WHERE expires_at <= ?" for t in _TABLES}  # noqa: S608
 
@@ -460,24 +470,34 @@ class SQLiteStore:
                 "scope": token.scope,
                 "expires_at": token.expires_at,
                 "used": int(token.used),
+                "successor": token.successor,
+                "successor_until": token.successor_until,
             },
             replace=True,
         )
 
     async def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
-        row, first_use = self._consume("refresh_tokens", key)
+        now = self._clock()
+        row, first_use = self._consume("refresh_tokens", key, now)
         if row is None:
             return Consumed(None)
-        return Consumed(_token_from_row(row), first_use=first_use)
+        return Consumed(_token_from_row(row, now), first_use=first_use)
+
+    async def keep_successor(self, key: str, successor: str, until: float) -> bool:
+        params = (successor, until, key, self._clock())
+        return bool(self._conn().execute(_KEEP_SUCCESSOR, params).rowcount == 1)
 
     async def get_refresh_token(self, key: str) -> RefreshToken | None:
-        row = _one(self._conn(), _SELECT_LIVE["refresh_tokens"], (key, self._clock()))
-        return None if row is None else _token_from_row(row)
+        now = self._clock()
+        row = _one(self._conn(), _SELECT_LIVE["refresh_tokens"], (key, now))
+        return None if row is None else _token_from_row(row, now)
 
     # -- single use ------------------------------------------------------------------------
 
-    def _consume(self, table: str, key: str) -> tuple[sqlite3.Row | None, bool]:
-        now = self._clock()
+    def _consume(
+        self, table: str, key: str, now: float | None = None
+    ) -> tuple[sqlite3.Row | None, bool]:
+        now = self._clock() if now is None else now
         with self._write_txn() as conn:
             # The check-and-set is one statement under the write lock: of N concurrent
             # consumers in any number of processes, exactly one sees rowcount 1.
@@ -543,6 +563,7 @@ class SQLiteStore:
         with self._write_txn() as conn:
             for table in _TABLES:
                 removed += conn.execute(_PURGE[table], (cutoff,)).rowcount
+            conn.execute(_PURGE_SUCCESSORS, (cutoff,))
         return removed
 
     async def ping(self) -> bool:
@@ -632,13 +653,17 @@ def _code_from_row(row: sqlite3.Row) -> AuthorizationCode:
     )
 
 
-def _token_from_row(row: sqlite3.Row) -> RefreshToken:
+def _token_from_row(row: sqlite3.Row, now: float) -> RefreshToken:
+    until = row["successor_until"]
     return RefreshToken(
         grant_id=row["grant_id"],
         client_id=row["client_id"],
         scope=row["scope"],
         expires_at=row["expires_at"],
         used=bool(row["used"]),
+        # Past its window the successor is gone to readers, purged or not.
+        successor=row["successor"] if until is not None and until > now else None,
+        successor_until=until,
     )
 
 
