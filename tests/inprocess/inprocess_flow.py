@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+
 from inprocess_stack import Stack
 
 LOOPBACK_REDIRECT = "http://127.0.0.1:53682/callback"

@@ -15,6 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+from ib_oauth_bridge.app import create_app
+from ib_oauth_bridge.devib import EmulatorConfig
+from ib_oauth_bridge.housekeeping import purge_once, purge_periodically
+from ib_oauth_bridge.settings import ClientConfig
+from ib_oauth_bridge.store import SQLiteStore
 from inprocess_flow import (
     CLIENT_ID,
     LOOPBACK_REDIRECT,
@@ -24,12 +30,6 @@ from inprocess_flow import (
     start_login,
 )
 from inprocess_stack import ISSUER, Stack, make_settings
-
-from ib_oauth_bridge.app import create_app
-from ib_oauth_bridge.devib import EmulatorConfig
-from ib_oauth_bridge.housekeeping import purge_once, purge_periodically
-from ib_oauth_bridge.settings import ClientConfig
-from ib_oauth_bridge.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+
 from inprocess_flow import CLIENT_ID, authorize, exchange, refresh, tokens
 from inprocess_stack import ISSUER, Stack
 

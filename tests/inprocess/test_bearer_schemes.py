@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from inprocess_stack import Stack
 
 pytestmark = pytest.mark.anyio

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from inprocess_flow import LOOPBACK_REDIRECT, authorize, authorize_path, exchange, pkce_pair
-from inprocess_stack import Stack
 
 from docserver import DocumentServer, Route
+from inprocess_flow import LOOPBACK_REDIRECT, authorize, authorize_path, exchange, pkce_pair
+from inprocess_stack import Stack
 
 pytestmark = pytest.mark.anyio
 

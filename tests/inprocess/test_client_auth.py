@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 import pytest
+
 from inprocess_flow import CLIENT_ID, authorize, exchange, tokens
 from inprocess_stack import Stack
 

@@ -11,6 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+
+from ib_oauth_bridge.settings import ClientConfig
+from ib_oauth_bridge.store.records import RegisteredClient
 from inprocess_flow import (
     Authorized,
     authorize,
@@ -22,9 +25,6 @@ from inprocess_flow import (
     start_login,
 )
 from inprocess_stack import ISSUER, Stack
-
-from ib_oauth_bridge.settings import ClientConfig
-from ib_oauth_bridge.store.records import RegisteredClient
 
 pytestmark = pytest.mark.anyio
 

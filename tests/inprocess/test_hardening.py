@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fake_dns import API, PLATFORM, PUBLIC, FakeDNS, emulator_at
-from inprocess_flow import LOOPBACK_REDIRECT, authorize_path, pkce_pair, tokens
-from inprocess_stack import Stack, open_stack
 
 from docserver import DocumentServer, Route
 from ib_oauth_bridge.devib import EmulatorConfig
+from inprocess_flow import LOOPBACK_REDIRECT, authorize_path, pkce_pair, tokens
+from inprocess_stack import Stack, open_stack
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from inprocess_flow import authorize_path, pkce_pair
 from inprocess_stack import Stack
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from inprocess_flow import refresh, tokens
-from inprocess_stack import ISSUER, Stack
 
 from ib_oauth_bridge.settings import ClientConfig
+from inprocess_flow import refresh, tokens
+from inprocess_stack import ISSUER, Stack
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ import asyncio
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from inprocess_flow import (
     LOOPBACK_REDIRECT,
     Authorized,

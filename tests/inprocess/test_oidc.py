@@ -11,6 +11,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
 from inprocess_flow import (
     CLIENT_ID,
     authorize,
@@ -24,8 +27,6 @@ from inprocess_flow import (
     tokens,
 )
 from inprocess_stack import ISSUER, Stack
-from joserfc import jwt
-from joserfc.jwk import KeySet
 
 pytestmark = pytest.mark.anyio
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from fake_dns import API, PLATFORM, PUBLIC, FakeDNS, emulator_at
-from inprocess_flow import authorize_path, form_value, pkce_pair, tokens
-from inprocess_stack import open_stack
 
 from docserver import RecordingListener
+from inprocess_flow import authorize_path, form_value, pkce_pair, tokens
+from inprocess_stack import open_stack
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from inprocess_flow import refresh, tokens
-from inprocess_stack import Stack
 
 from ib_oauth_bridge.settings import ClientConfig
 from ib_oauth_bridge.store.records import secret_hash
+from inprocess_flow import refresh, tokens
+from inprocess_stack import Stack
 
 pytestmark = pytest.mark.anyio
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from inprocess_flow import CLIENT_ID, refresh, tokens
-from inprocess_stack import Stack
 from test_audiences import MCP, PROXY, PROXY_PATH, bearer, claims
 
 from ib_oauth_bridge.settings import ClientConfig
+from inprocess_flow import CLIENT_ID, refresh, tokens
+from inprocess_stack import Stack
 
 pytestmark = pytest.mark.anyio
 

@@ -1,39 +1,11 @@
-"""A signed-in user for integration tests: the whole flow, then tokens."""
+"""A signed-in user for integration tests (see tests/signed_in.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from flow import authorize, exchange
 from servers import Bridge, Emulator
-
-
-@dataclass
-class SignedIn:
-    access_token: str
-    refresh_token: str
-    ib_client_id: str
-    ib_api_host: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-    def api(self, rest: str) -> str:
-        return f"api/3.0.0/{self.ib_client_id}/{rest}"
-
-
-def sign_in(bridge: Bridge, emulator: Emulator, username: str = "demo") -> SignedIn:
-    import httpx
-
-    tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url,
-                                            username=username, password=username)).json()
-    info = httpx.get(f"{bridge.url}/userinfo",
-                     headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
-    return SignedIn(tokens["access_token"], tokens["refresh_token"], info["ib_client_id"],
-                    info["ib_api_url"].split("://", 1)[1])
+from signed_in import SignedIn, sign_in
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import sign_in
 
 from flow import authorize_url, pkce_pair
 from servers import Bridge, Emulator, bridge_env, free_port
+from signed_in import sign_in
 
 
 @contextlib.contextmanager

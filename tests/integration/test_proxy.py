@@ -9,10 +9,10 @@ import json
 
 import httpx
 import pytest
-from conftest import SignedIn, sign_in
 
 from ib_oauth_bridge.devib import generated_sha256
 from servers import Bridge, Emulator
+from signed_in import SignedIn, sign_in
 
 MB = 1024 * 1024
 

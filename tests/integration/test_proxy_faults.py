@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import SignedIn, sign_in
 
 from servers import Bridge, Emulator, bridge_env, free_port
+from signed_in import SignedIn, sign_in
 
 MB = 1024 * 1024
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import SignedIn, sign_in
 
 from flow import authorize, exchange, refresh
 from servers import Bridge, Emulator
+from signed_in import SignedIn, sign_in
 
 
 def revoke(bridge: Bridge, token: str, **extra: str) -> httpx.Response:
