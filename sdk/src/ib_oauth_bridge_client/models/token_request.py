@@ -24,7 +24,15 @@ class TokenRequest:
         code_verifier (str | Unset): PKCE code verifier, 43 to 128 characters (RFC 7636 section 4.1).
         refresh_token (str | Unset): The refresh token (`refresh_token` grant).
         scope (str | Unset): Space-separated scopes; on refresh, at most the originally granted ones.
-        resource (str | Unset): RFC 8707 resource indicator (`<issuer>/proxy`); becomes the access token's `aud`.
+        resource (str | Unset): RFC 8707 resource indicator: the one of the authorization request (or `<issuer>/proxy`
+            when it named none), which is the access token's only `aud`; for a token exchange, `<issuer>/proxy`.
+        subject_token (str | Unset): The user's access token to exchange (token exchange, RFC 8693 section 2.1).
+        subject_token_type (str | Unset): `urn:ietf:params:oauth:token-type:access_token` (token exchange).
+        requested_token_type (str | Unset): Optional; only `urn:ietf:params:oauth:token-type:access_token` (token
+            exchange).
+        audience (str | Unset): Token exchange: `<issuer>/proxy`, like `resource` (RFC 8693 section 2.1).
+        actor_token (str | Unset): Not supported (`invalid_request`): the authenticated client is the actor.
+        actor_token_type (str | Unset): Not supported, like `actor_token`.
         client_secret (str | Unset): Client secret (`client_secret_post`); prefer HTTP Basic.
     """
 
@@ -36,6 +44,12 @@ class TokenRequest:
     refresh_token: str | Unset = UNSET
     scope: str | Unset = UNSET
     resource: str | Unset = UNSET
+    subject_token: str | Unset = UNSET
+    subject_token_type: str | Unset = UNSET
+    requested_token_type: str | Unset = UNSET
+    audience: str | Unset = UNSET
+    actor_token: str | Unset = UNSET
+    actor_token_type: str | Unset = UNSET
     client_secret: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -55,6 +69,18 @@ class TokenRequest:
         scope = self.scope
 
         resource = self.resource
+
+        subject_token = self.subject_token
+
+        subject_token_type = self.subject_token_type
+
+        requested_token_type = self.requested_token_type
+
+        audience = self.audience
+
+        actor_token = self.actor_token
+
+        actor_token_type = self.actor_token_type
 
         client_secret = self.client_secret
 
@@ -79,6 +105,18 @@ class TokenRequest:
             field_dict["scope"] = scope
         if resource is not UNSET:
             field_dict["resource"] = resource
+        if subject_token is not UNSET:
+            field_dict["subject_token"] = subject_token
+        if subject_token_type is not UNSET:
+            field_dict["subject_token_type"] = subject_token_type
+        if requested_token_type is not UNSET:
+            field_dict["requested_token_type"] = requested_token_type
+        if audience is not UNSET:
+            field_dict["audience"] = audience
+        if actor_token is not UNSET:
+            field_dict["actor_token"] = actor_token
+        if actor_token_type is not UNSET:
+            field_dict["actor_token_type"] = actor_token_type
         if client_secret is not UNSET:
             field_dict["client_secret"] = client_secret
 
@@ -103,6 +141,18 @@ class TokenRequest:
 
         resource = d.pop("resource", UNSET)
 
+        subject_token = d.pop("subject_token", UNSET)
+
+        subject_token_type = d.pop("subject_token_type", UNSET)
+
+        requested_token_type = d.pop("requested_token_type", UNSET)
+
+        audience = d.pop("audience", UNSET)
+
+        actor_token = d.pop("actor_token", UNSET)
+
+        actor_token_type = d.pop("actor_token_type", UNSET)
+
         client_secret = d.pop("client_secret", UNSET)
 
         token_request = cls(
@@ -114,6 +164,12 @@ class TokenRequest:
             refresh_token=refresh_token,
             scope=scope,
             resource=resource,
+            subject_token=subject_token,
+            subject_token_type=subject_token_type,
+            requested_token_type=requested_token_type,
+            audience=audience,
+            actor_token=actor_token,
+            actor_token_type=actor_token_type,
             client_secret=client_secret,
         )
 

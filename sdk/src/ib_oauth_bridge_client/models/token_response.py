@@ -21,6 +21,8 @@ class TokenResponse:
         expires_in (int): Access token lifetime in seconds (capped at the IB session end).
         refresh_token (str | Unset): Opaque, single-use refresh token; rotated on every refresh.
         scope (str | Unset): Space-separated granted scopes.
+        issued_token_type (str | Unset): Token exchange only (RFC 8693 section 2.2.1): `urn:ietf:params:oauth:token-
+            type:access_token`.
         id_token (str | Unset): OpenID Connect ID token (ES256 JWT, `kid` in `/jwks.json`), when the scope has `openid`:
             `iss`, `sub`, `aud` (the client id), `iat`, `exp` (at most the access token's), `auth_time`, `at_hash`, `nonce`
             (code exchange only, when sent), and the claims of `profile` and `email`.
@@ -31,6 +33,7 @@ class TokenResponse:
     expires_in: int
     refresh_token: str | Unset = UNSET
     scope: str | Unset = UNSET
+    issued_token_type: str | Unset = UNSET
     id_token: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -44,6 +47,8 @@ class TokenResponse:
         refresh_token = self.refresh_token
 
         scope = self.scope
+
+        issued_token_type = self.issued_token_type
 
         id_token = self.id_token
 
@@ -60,6 +65,8 @@ class TokenResponse:
             field_dict["refresh_token"] = refresh_token
         if scope is not UNSET:
             field_dict["scope"] = scope
+        if issued_token_type is not UNSET:
+            field_dict["issued_token_type"] = issued_token_type
         if id_token is not UNSET:
             field_dict["id_token"] = id_token
 
@@ -78,6 +85,8 @@ class TokenResponse:
 
         scope = d.pop("scope", UNSET)
 
+        issued_token_type = d.pop("issued_token_type", UNSET)
+
         id_token = d.pop("id_token", UNSET)
 
         token_response = cls(
@@ -86,6 +95,7 @@ class TokenResponse:
             expires_in=expires_in,
             refresh_token=refresh_token,
             scope=scope,
+            issued_token_type=issued_token_type,
             id_token=id_token,
         )
 

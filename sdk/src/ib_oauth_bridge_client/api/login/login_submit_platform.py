@@ -68,6 +68,11 @@ def _parse_response(
 
         return response_415
 
+    if response.status_code == 429:
+        response_429 = OAuthErrorBody.from_dict(response.json())
+
+        return response_429
+
     if response.status_code == 502:
         response_502 = OAuthErrorBody.from_dict(response.json())
 

@@ -73,6 +73,10 @@ def _parse_response(
         response_400 = response.text
         return response_400
 
+    if response.status_code == 429:
+        response_429 = response.text
+        return response_429
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -116,10 +120,12 @@ def sync_detailed(
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
     than `S256`, an unknown scope or resource) is redirected (302) to `redirect_uri` with `error`,
-    `error_description`, `state` and `iss`.
+    `error_description`, `state` and `iss`. That includes a request object, answered
+    `request_not_supported` (`request`) or `request_uri_not_supported` (`request_uri`) (OpenID
+    Connect Core 6, RFC 9101), and any `response_mode` other than `query` (`invalid_request`).
 
-    On success the server opens a login transaction, sets the `ib_bridge_login` cookie and renders
-    the login page (200).
+    On success the server opens a login transaction, sets the `ib_bridge_login` cookie (named
+    `__Host-ib_bridge_login`, with `Path=/`, when the issuer is https) and renders the login page (200).
 
     Args:
         response_type (str | Unset):
@@ -189,10 +195,12 @@ def sync(
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
     than `S256`, an unknown scope or resource) is redirected (302) to `redirect_uri` with `error`,
-    `error_description`, `state` and `iss`.
+    `error_description`, `state` and `iss`. That includes a request object, answered
+    `request_not_supported` (`request`) or `request_uri_not_supported` (`request_uri`) (OpenID
+    Connect Core 6, RFC 9101), and any `response_mode` other than `query` (`invalid_request`).
 
-    On success the server opens a login transaction, sets the `ib_bridge_login` cookie and renders
-    the login page (200).
+    On success the server opens a login transaction, sets the `ib_bridge_login` cookie (named
+    `__Host-ib_bridge_login`, with `Path=/`, when the issuer is https) and renders the login page (200).
 
     Args:
         response_type (str | Unset):
@@ -257,10 +265,12 @@ async def asyncio_detailed(
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
     than `S256`, an unknown scope or resource) is redirected (302) to `redirect_uri` with `error`,
-    `error_description`, `state` and `iss`.
+    `error_description`, `state` and `iss`. That includes a request object, answered
+    `request_not_supported` (`request`) or `request_uri_not_supported` (`request_uri`) (OpenID
+    Connect Core 6, RFC 9101), and any `response_mode` other than `query` (`invalid_request`).
 
-    On success the server opens a login transaction, sets the `ib_bridge_login` cookie and renders
-    the login page (200).
+    On success the server opens a login transaction, sets the `ib_bridge_login` cookie (named
+    `__Host-ib_bridge_login`, with `Path=/`, when the issuer is https) and renders the login page (200).
 
     Args:
         response_type (str | Unset):
@@ -328,10 +338,12 @@ async def asyncio(
     400 HTML error page and is never redirected. Once client and redirect URI are valid, every other
     error (including a missing or wrong `response_type`, a missing `code_challenge`, a method other
     than `S256`, an unknown scope or resource) is redirected (302) to `redirect_uri` with `error`,
-    `error_description`, `state` and `iss`.
+    `error_description`, `state` and `iss`. That includes a request object, answered
+    `request_not_supported` (`request`) or `request_uri_not_supported` (`request_uri`) (OpenID
+    Connect Core 6, RFC 9101), and any `response_mode` other than `query` (`invalid_request`).
 
-    On success the server opens a login transaction, sets the `ib_bridge_login` cookie and renders
-    the login page (200).
+    On success the server opens a login transaction, sets the `ib_bridge_login` cookie (named
+    `__Host-ib_bridge_login`, with `Path=/`, when the issuer is https) and renders the login page (200).
 
     Args:
         response_type (str | Unset):

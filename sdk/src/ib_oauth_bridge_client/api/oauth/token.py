@@ -57,6 +57,11 @@ def _parse_response(
 
         return response_415
 
+    if response.status_code == 429:
+        response_429 = OAuthErrorBody.from_dict(response.json())
+
+        return response_429
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -79,13 +84,30 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: TokenRequest,
 ) -> Response[OAuthErrorBody | TokenResponse]:
-    """Exchange an authorization code or a refresh token
+    """Exchange an authorization code, a refresh token, or a user's access token
 
      OAuth 2.1 token endpoint (RFC 6749 sections 3.2, 4.1.3 and 6). Grants:
     `authorization_code` (PKCE `code_verifier` required, RFC 7636; `redirect_uri` and client must
-    match; a reused code revokes what it issued) and `refresh_token` (rotated on every use; a used
-    one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
-    `resource`; nothing outlives the user's IB session.
+    match; a reused code revokes what it issued), `refresh_token` (rotated on every use; a used
+    one revokes the grant, except that the same client retrying the refresh it just made, within
+    `IB_BRIDGE_REFRESH_GRACE_SECONDS`, gets the same answer again, as long as it has not used the
+    new refresh token yet), and `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693,
+    below). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707 `resource` of the
+    authorization request alone, or `<issuer>/proxy` when it named none; a `resource` sent here
+    must be that same one (else `invalid_target`). Only tokens for `<issuer>/proxy` work at the
+    proxy. Nothing outlives the user's IB session.
+
+    Token exchange (RFC 8693): a resource server configured with `"token_exchange": true` and its
+    `"resource"` (a confidential client; `client_secret_basic` or `client_secret_post`) sends a
+    user's access token whose `aud` holds its resource as `subject_token`
+    (`subject_token_type=urn:ietf:params:oauth:token-type:access_token`), with
+    `resource` or `audience` `<issuer>/proxy` or neither, and gets a proxy token: `aud`
+    `[<issuer>/proxy]`, `act: {"sub": <its client_id>}`, scope within the subject token's, the
+    same grant (it ends with the sign-in), `exp` no later than the subject token's, no refresh
+    token, `issued_token_type` in the answer. Errors: `unauthorized_client` (not allowed to
+    exchange), `invalid_request` (subject token missing, of another type, invalid, not for the
+    client's resource, or of an ended sign-in; an `actor_token`), `invalid_target` (a resource
+    or audience other than the proxy), `invalid_scope`.
 
     Public clients send `client_id` in the form, or HTTP Basic with an empty secret
     (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
@@ -122,13 +144,30 @@ def sync(
     client: AuthenticatedClient,
     body: TokenRequest,
 ) -> OAuthErrorBody | TokenResponse | None:
-    """Exchange an authorization code or a refresh token
+    """Exchange an authorization code, a refresh token, or a user's access token
 
      OAuth 2.1 token endpoint (RFC 6749 sections 3.2, 4.1.3 and 6). Grants:
     `authorization_code` (PKCE `code_verifier` required, RFC 7636; `redirect_uri` and client must
-    match; a reused code revokes what it issued) and `refresh_token` (rotated on every use; a used
-    one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
-    `resource`; nothing outlives the user's IB session.
+    match; a reused code revokes what it issued), `refresh_token` (rotated on every use; a used
+    one revokes the grant, except that the same client retrying the refresh it just made, within
+    `IB_BRIDGE_REFRESH_GRACE_SECONDS`, gets the same answer again, as long as it has not used the
+    new refresh token yet), and `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693,
+    below). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707 `resource` of the
+    authorization request alone, or `<issuer>/proxy` when it named none; a `resource` sent here
+    must be that same one (else `invalid_target`). Only tokens for `<issuer>/proxy` work at the
+    proxy. Nothing outlives the user's IB session.
+
+    Token exchange (RFC 8693): a resource server configured with `"token_exchange": true` and its
+    `"resource"` (a confidential client; `client_secret_basic` or `client_secret_post`) sends a
+    user's access token whose `aud` holds its resource as `subject_token`
+    (`subject_token_type=urn:ietf:params:oauth:token-type:access_token`), with
+    `resource` or `audience` `<issuer>/proxy` or neither, and gets a proxy token: `aud`
+    `[<issuer>/proxy]`, `act: {"sub": <its client_id>}`, scope within the subject token's, the
+    same grant (it ends with the sign-in), `exp` no later than the subject token's, no refresh
+    token, `issued_token_type` in the answer. Errors: `unauthorized_client` (not allowed to
+    exchange), `invalid_request` (subject token missing, of another type, invalid, not for the
+    client's resource, or of an ended sign-in; an `actor_token`), `invalid_target` (a resource
+    or audience other than the proxy), `invalid_scope`.
 
     Public clients send `client_id` in the form, or HTTP Basic with an empty secret
     (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
@@ -160,13 +199,30 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: TokenRequest,
 ) -> Response[OAuthErrorBody | TokenResponse]:
-    """Exchange an authorization code or a refresh token
+    """Exchange an authorization code, a refresh token, or a user's access token
 
      OAuth 2.1 token endpoint (RFC 6749 sections 3.2, 4.1.3 and 6). Grants:
     `authorization_code` (PKCE `code_verifier` required, RFC 7636; `redirect_uri` and client must
-    match; a reused code revokes what it issued) and `refresh_token` (rotated on every use; a used
-    one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
-    `resource`; nothing outlives the user's IB session.
+    match; a reused code revokes what it issued), `refresh_token` (rotated on every use; a used
+    one revokes the grant, except that the same client retrying the refresh it just made, within
+    `IB_BRIDGE_REFRESH_GRACE_SECONDS`, gets the same answer again, as long as it has not used the
+    new refresh token yet), and `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693,
+    below). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707 `resource` of the
+    authorization request alone, or `<issuer>/proxy` when it named none; a `resource` sent here
+    must be that same one (else `invalid_target`). Only tokens for `<issuer>/proxy` work at the
+    proxy. Nothing outlives the user's IB session.
+
+    Token exchange (RFC 8693): a resource server configured with `"token_exchange": true` and its
+    `"resource"` (a confidential client; `client_secret_basic` or `client_secret_post`) sends a
+    user's access token whose `aud` holds its resource as `subject_token`
+    (`subject_token_type=urn:ietf:params:oauth:token-type:access_token`), with
+    `resource` or `audience` `<issuer>/proxy` or neither, and gets a proxy token: `aud`
+    `[<issuer>/proxy]`, `act: {"sub": <its client_id>}`, scope within the subject token's, the
+    same grant (it ends with the sign-in), `exp` no later than the subject token's, no refresh
+    token, `issued_token_type` in the answer. Errors: `unauthorized_client` (not allowed to
+    exchange), `invalid_request` (subject token missing, of another type, invalid, not for the
+    client's resource, or of an ended sign-in; an `actor_token`), `invalid_target` (a resource
+    or audience other than the proxy), `invalid_scope`.
 
     Public clients send `client_id` in the form, or HTTP Basic with an empty secret
     (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients
@@ -201,13 +257,30 @@ async def asyncio(
     client: AuthenticatedClient,
     body: TokenRequest,
 ) -> OAuthErrorBody | TokenResponse | None:
-    """Exchange an authorization code or a refresh token
+    """Exchange an authorization code, a refresh token, or a user's access token
 
      OAuth 2.1 token endpoint (RFC 6749 sections 3.2, 4.1.3 and 6). Grants:
     `authorization_code` (PKCE `code_verifier` required, RFC 7636; `redirect_uri` and client must
-    match; a reused code revokes what it issued) and `refresh_token` (rotated on every use; a used
-    one revokes the grant). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707
-    `resource`; nothing outlives the user's IB session.
+    match; a reused code revokes what it issued), `refresh_token` (rotated on every use; a used
+    one revokes the grant, except that the same client retrying the refresh it just made, within
+    `IB_BRIDGE_REFRESH_GRACE_SECONDS`, gets the same answer again, as long as it has not used the
+    new refresh token yet), and `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693,
+    below). The access token is an RFC 9068 JWT whose `aud` is the RFC 8707 `resource` of the
+    authorization request alone, or `<issuer>/proxy` when it named none; a `resource` sent here
+    must be that same one (else `invalid_target`). Only tokens for `<issuer>/proxy` work at the
+    proxy. Nothing outlives the user's IB session.
+
+    Token exchange (RFC 8693): a resource server configured with `"token_exchange": true` and its
+    `"resource"` (a confidential client; `client_secret_basic` or `client_secret_post`) sends a
+    user's access token whose `aud` holds its resource as `subject_token`
+    (`subject_token_type=urn:ietf:params:oauth:token-type:access_token`), with
+    `resource` or `audience` `<issuer>/proxy` or neither, and gets a proxy token: `aud`
+    `[<issuer>/proxy]`, `act: {"sub": <its client_id>}`, scope within the subject token's, the
+    same grant (it ends with the sign-in), `exp` no later than the subject token's, no refresh
+    token, `issued_token_type` in the answer. Errors: `unauthorized_client` (not allowed to
+    exchange), `invalid_request` (subject token missing, of another type, invalid, not for the
+    client's resource, or of an ended sign-in; an `actor_token`), `invalid_target` (a resource
+    or audience other than the proxy), `invalid_scope`.
 
     Public clients send `client_id` in the form, or HTTP Basic with an empty secret
     (`Basic base64("client_id:")`, which many OAuth libraries send); confidential clients

@@ -64,8 +64,11 @@ def sync_detailed(
      OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
     token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
     `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
-    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
-    send are left out. Never includes the IB session id.
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`, to a token for the
+    proxy only. Claims IB did not send are left out. Never includes the IB session id. Accepts access
+    tokens for the proxy (`aud` holds `<issuer>/proxy`), and those of an OpenID Connect sign-in (scope
+    `openid`) for any resource (OpenID Connect Core section 5.3); any other token is a 401
+    `invalid_token`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,8 +96,11 @@ def sync(
      OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
     token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
     `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
-    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
-    send are left out. Never includes the IB session id.
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`, to a token for the
+    proxy only. Claims IB did not send are left out. Never includes the IB session id. Accepts access
+    tokens for the proxy (`aud` holds `<issuer>/proxy`), and those of an OpenID Connect sign-in (scope
+    `openid`) for any resource (OpenID Connect Core section 5.3); any other token is a 401
+    `invalid_token`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,8 +124,11 @@ async def asyncio_detailed(
      OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
     token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
     `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
-    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
-    send are left out. Never includes the IB session id.
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`, to a token for the
+    proxy only. Claims IB did not send are left out. Never includes the IB session id. Accepts access
+    tokens for the proxy (`aud` holds `<issuer>/proxy`), and those of an OpenID Connect sign-in (scope
+    `openid`) for any resource (OpenID Connect Core section 5.3); any other token is a 401
+    `invalid_token`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,8 +154,11 @@ async def asyncio(
      OpenID Connect UserInfo: claims taken from IB's login answer, for the user behind the Bearer access
     token (RFC 6750, RFC 9068), as the token's scopes release them: `sub` always; `name`, `given_name`,
     `family_name` with `profile`; `email` with `email`; the IB coordinates (`ib_client_id`,
-    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`. Claims IB did not
-    send are left out. Never includes the IB session id.
+    `ib_client_name`, `ib_api_url`, `ib_platform_url`) with `ib.read` or `ib.write`, to a token for the
+    proxy only. Claims IB did not send are left out. Never includes the IB session id. Accepts access
+    tokens for the proxy (`aud` holds `<issuer>/proxy`), and those of an OpenID Connect sign-in (scope
+    `openid`) for any resource (OpenID Connect Core section 5.3); any other token is a 401
+    `invalid_token`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

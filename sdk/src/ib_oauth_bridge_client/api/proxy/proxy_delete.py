@@ -47,6 +47,16 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 429:
+        response_429 = OAuthErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = OAuthErrorBody.from_dict(response.json())
+
+        return response_431
+
     if response.status_code == 502:
         response_502 = OAuthErrorBody.from_dict(response.json())
 
@@ -80,8 +90,8 @@ def sync_detailed(
     """DELETE through the proxy to the IB v3 API
 
      Delete in the IB v3 API (needs `ib.write`). Bearer JWT access token (RFC 6750, RFC 9068; audience
-    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 502,
-    504; any other status is IB's own.
+    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 429
+    `too_many_requests`, 431, 502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -113,8 +123,8 @@ def sync(
     """DELETE through the proxy to the IB v3 API
 
      Delete in the IB v3 API (needs `ib.write`). Bearer JWT access token (RFC 6750, RFC 9068; audience
-    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 502,
-    504; any other status is IB's own.
+    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 429
+    `too_many_requests`, 431, 502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -141,8 +151,8 @@ async def asyncio_detailed(
     """DELETE through the proxy to the IB v3 API
 
      Delete in the IB v3 API (needs `ib.write`). Bearer JWT access token (RFC 6750, RFC 9068; audience
-    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 502,
-    504; any other status is IB's own.
+    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 429
+    `too_many_requests`, 431, 502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -172,8 +182,8 @@ async def asyncio(
     """DELETE through the proxy to the IB v3 API
 
      Delete in the IB v3 API (needs `ib.write`). Bearer JWT access token (RFC 6750, RFC 9068; audience
-    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 502,
-    504; any other status is IB's own.
+    per RFC 8707). Bridge errors: 401 `invalid_token`, 403 `insufficient_scope`/`forbidden_host`, 429
+    `too_many_requests`, 431, 502, 504; any other status is IB's own.
 
     Args:
         path (str):

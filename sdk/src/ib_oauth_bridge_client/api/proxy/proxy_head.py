@@ -45,6 +45,16 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 429:
+        response_429 = OAuthErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = OAuthErrorBody.from_dict(response.json())
+
+        return response_431
+
     if response.status_code == 502:
         response_502 = OAuthErrorBody.from_dict(response.json())
 
@@ -79,7 +89,8 @@ def sync_detailed(
 
      Headers only (needs `ib.read`); IB's status and headers are passed through, no body. Bearer JWT
     access token (RFC 6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 429 `too_many_requests`, 431, 502, 504; any other status is
+    IB's own.
 
     Args:
         path (str):
@@ -112,7 +123,8 @@ def sync(
 
      Headers only (needs `ib.read`); IB's status and headers are passed through, no body. Bearer JWT
     access token (RFC 6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 429 `too_many_requests`, 431, 502, 504; any other status is
+    IB's own.
 
     Args:
         path (str):
@@ -140,7 +152,8 @@ async def asyncio_detailed(
 
      Headers only (needs `ib.read`); IB's status and headers are passed through, no body. Bearer JWT
     access token (RFC 6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 429 `too_many_requests`, 431, 502, 504; any other status is
+    IB's own.
 
     Args:
         path (str):
@@ -171,7 +184,8 @@ async def asyncio(
 
      Headers only (needs `ib.read`); IB's status and headers are passed through, no body. Bearer JWT
     access token (RFC 6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 429 `too_many_requests`, 431, 502, 504; any other status is
+    IB's own.
 
     Args:
         path (str):

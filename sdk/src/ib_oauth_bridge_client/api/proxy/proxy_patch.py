@@ -67,6 +67,26 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 408:
+        response_408 = OAuthErrorBody.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 413:
+        response_413 = OAuthErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 429:
+        response_429 = OAuthErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = OAuthErrorBody.from_dict(response.json())
+
+        return response_431
+
     if response.status_code == 502:
         response_502 = OAuthErrorBody.from_dict(response.json())
 
@@ -102,7 +122,8 @@ def sync_detailed(
 
      Update in the IB v3 API (needs `ib.write`); the body is streamed to IB. Bearer JWT access token (RFC
     6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 408 `request_timeout`, 413, 429 `too_many_requests`, 431,
+    502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -141,7 +162,8 @@ def sync(
 
      Update in the IB v3 API (needs `ib.write`); the body is streamed to IB. Bearer JWT access token (RFC
     6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 408 `request_timeout`, 413, 429 `too_many_requests`, 431,
+    502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -175,7 +197,8 @@ async def asyncio_detailed(
 
      Update in the IB v3 API (needs `ib.write`); the body is streamed to IB. Bearer JWT access token (RFC
     6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 408 `request_timeout`, 413, 429 `too_many_requests`, 431,
+    502, 504; any other status is IB's own.
 
     Args:
         path (str):
@@ -212,7 +235,8 @@ async def asyncio(
 
      Update in the IB v3 API (needs `ib.write`); the body is streamed to IB. Bearer JWT access token (RFC
     6750, RFC 9068; audience per RFC 8707). Bridge errors: 401 `invalid_token`, 403
-    `insufficient_scope`/`forbidden_host`, 502, 504; any other status is IB's own.
+    `insufficient_scope`/`forbidden_host`, 408 `request_timeout`, 413, 429 `too_many_requests`, 431,
+    502, 504; any other status is IB's own.
 
     Args:
         path (str):
