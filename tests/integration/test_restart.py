@@ -79,3 +79,36 @@ def test_store_holds_no_plaintext_secrets(own_bridge: Bridge, emulator: Emulator
     assert stored, "the store file is where the test expects it"
     for secret in (authorized.code, tokens["refresh_token"], login_token, cookie):
         assert secret.encode() not in stored
+
+
+def test_a_new_encryption_key_ends_old_sessions_with_401_not_500(
+    own_bridge: Bridge, emulator: Emulator
+) -> None:
+    """After IB_BRIDGE_ENCRYPTION_KEY changes (and no setting holds the old key), no sid sealed
+    with the old key can be opened: the sign-in is over, said as RFC 6750 says it, and the grant
+    is ended rather than failing on every call."""
+    import base64
+    import secrets
+
+    own_bridge.start()
+    try:
+        tokens = exchange(own_bridge.url, authorize(own_bridge.url, emulator.platform_url)).json()
+    finally:
+        own_bridge.stop()
+    own_bridge.env["IB_BRIDGE_ENCRYPTION_KEY"] = (
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
+    own_bridge.start()
+    try:
+        bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+        for url in (f"{own_bridge.url}/userinfo", f"{own_bridge.url}/proxy/api/3.0.0/x/resource"):
+            answer = httpx.get(url, headers=bearer)
+            assert answer.status_code == 401, answer.text
+            assert 'error="invalid_token"' in answer.headers["www-authenticate"]
+        refreshed = httpx.post(f"{own_bridge.url}/token", data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": "mcp-public-client"})
+        assert refreshed.json().get("error") == "invalid_grant"  # the grant was ended
+    finally:
+        own_bridge.stop()
+    assert "Traceback" not in own_bridge.logs()
