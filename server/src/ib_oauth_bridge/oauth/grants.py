@@ -129,6 +129,8 @@ class IssuedCode:
 @dataclass(frozen=True, slots=True)
 class IssuedRefreshToken:
     record: RefreshToken
+    # The live grant, when authenticating the token already loaded it (saves a second read).
+    grant: Grant | None = None
 
     def check_client(self, client: Client) -> bool:
         return self.record.client_id == client.client_id
@@ -229,7 +231,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if grant.refresh_count >= server.settings.max_refreshes:
             server.call(server.end_grant, grant.grant_id, "refresh limit reached")
             return None
-        return IssuedRefreshToken(record)
+        return IssuedRefreshToken(record, grant)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         """A retry within the grace window gets the rotation's answer again, as it was (no new
@@ -243,13 +245,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return status, token, headers
 
     def authenticate_user(self, refresh_token: IssuedRefreshToken) -> AuthorizedUser | None:
-        grant = self.server.call(self.server.live_grant, refresh_token.record.grant_id)
+        grant = refresh_token.grant or self.server.call(
+            self.server.live_grant, refresh_token.record.grant_id
+        )
         return AuthorizedUser(grant) if grant else None
 
     def revoke_old_credential(self, refresh_token: IssuedRefreshToken) -> None:
-        """The old token was consumed when it was read; count the refresh on the grant."""
-        server = self.server
-        server.call(server.touch_refreshed, refresh_token.record.grant_id)
+        """Nothing to do: the old token was consumed when it was read, and saving the new one
+        counts the refresh on the grant (server.save_token)."""
 
 
 def grant_is_idle(grant: Grant, idle_timeout: int, now: float) -> bool:

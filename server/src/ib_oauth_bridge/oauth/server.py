@@ -221,13 +221,16 @@ class AuthorizationServer(_AuthorizationServer):
         return self.call(self.clients.get, client_id)
 
     def save_token(self, token: dict[str, Any], request: BridgeOAuth2Request) -> None:
-        self.call(self._save_token, token, request.user, request.client)
+        refreshed = request.payload.grant_type == "refresh_token"
+        self.call(self._save_token, token, request.user, request.client, refreshed)
 
     async def _save_token(
-        self, token: dict[str, Any], user: AuthorizedUser, client: Client
+        self, token: dict[str, Any], user: AuthorizedUser, client: Client, refreshed: bool
     ) -> None:
+        """Record the use of the grant (one more refresh when this is one) and keep the new
+        refresh token's hash: one trip from Authlib's thread to the store, one grant write."""
         now = self.clock()
-        await self.grants.touch_grant(user.grant.grant_id, last_used_at=now, refreshed=False)
+        await self.grants.touch_grant(user.grant.grant_id, last_used_at=now, refreshed=refreshed)
         refresh_token = token.get("refresh_token")
         if refresh_token:
             expires_at = min(
@@ -276,9 +279,6 @@ class AuthorizationServer(_AuthorizationServer):
         for listener in self.grant_listeners:
             listener(grant_id)
         log.info("grant revoked", extra={"grant_id": grant_id, "reason": reason})
-
-    async def touch_refreshed(self, grant_id: str) -> None:
-        await self.grants.touch_grant(grant_id, last_used_at=self.clock(), refreshed=True)
 
     # Refresh with grace: an idempotent retry of the last rotation -------------------------
 

@@ -462,18 +462,21 @@ class SQLiteStore:
     # -- refresh tokens --------------------------------------------------------------------
 
     async def put_refresh_token(self, key: str, token: RefreshToken) -> None:
-        self._db().table("refresh_tokens").insert(
-            {
-                "key_hash": key,
-                "grant_id": token.grant_id,
-                "client_id": token.client_id,
-                "scope": token.scope,
-                "expires_at": token.expires_at,
-                "used": int(token.used),
-                "successor": token.successor,
-                "successor_until": token.successor_until,
-            },
-            replace=True,
+        # Hand-written: one per refresh and code exchange, and sqlite-utils' insert looks the
+        # table's columns up each time.
+        self._conn().execute(
+            "INSERT OR REPLACE INTO refresh_tokens (key_hash, grant_id, client_id, scope,"
+            " expires_at, used, successor, successor_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                token.grant_id,
+                token.client_id,
+                token.scope,
+                token.expires_at,
+                int(token.used),
+                token.successor,
+                token.successor_until,
+            ),
         )
 
     async def consume_refresh_token(self, key: str) -> Consumed[RefreshToken]:
