@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import trustme
 
 from docserver import DocumentServer
 from ib_oauth_bridge.oauth.keys import generate_signing_key
@@ -286,6 +285,8 @@ def https_client_document(
     started with IB_BRIDGE_DEV_CA_FILE = the CA's PEM; examples/mcp_server on that bridge.
     The MCP SDKs take only an https client-metadata URL with a path, and an IP literal host
     is one (and the only kind of host the bridge's dev mode fetches from, with localhost)."""
+    import trustme  # a test dependency; the benchmark, which imports this module, lacks it
+
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
