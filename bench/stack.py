@@ -127,7 +127,17 @@ def running_stack(worker_counts: Sequence[int]) -> Iterator[Stack]:
             for workers in worker_counts:
                 port = free_port()
                 data_dir = Path(data) / f"bridge-{len(bridges)}"
-                env = bridge_env(port, emulator, data_dir, IB_BRIDGE_CODE_TTL=str(CODE_TTL))
+                env = bridge_env(
+                    port,
+                    emulator,
+                    data_dir,
+                    IB_BRIDGE_CODE_TTL=str(CODE_TTL),
+                    # One token carries every load worker's calls: the per-grant cap and rate
+                    # limit (defences against one user starving the others) are set out of
+                    # reach, so the figures measure the proxy, not the limits.
+                    IB_BRIDGE_PROXY_MAX_CONCURRENT_PER_GRANT="128",
+                    IB_BRIDGE_PROXY_RATE_LIMIT="100000000/minute",
+                )
                 bridge = Bridge(port, data_dir, env)
                 bridges.append(bridge)
                 bridge.start("--workers", str(workers))
