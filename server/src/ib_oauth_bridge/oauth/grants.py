@@ -26,7 +26,7 @@ from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNo
 
 from ..store.records import AuthorizationCode, Grant, RefreshToken, secret_hash
 from .clients import Client
-from .tokens import AuthorizedUser
+from .tokens import AuthorizedUser, random_token
 
 if TYPE_CHECKING:
     from .server import AuthorizationServer
@@ -146,6 +146,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         "none",
     ]
     server: AuthorizationServer
+
+    def generate_authorization_code(self) -> str:
+        return random_token(36)  # 48 characters, one read of the random source
 
     def save_authorization_code(self, code: str, request: grants.OAuth2Request) -> None:
         user: AuthorizedUser = request.user

@@ -13,6 +13,7 @@ that names it in `act` (an `ActingUser` here).
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -31,7 +31,16 @@ from ..store.records import Grant
 from .clients import Client
 from .keys import ALGORITHM, SigningKeys
 
-REFRESH_TOKEN_BYTES = 48
+REFRESH_TOKEN_BYTES = 36  # 48 characters of base64url, 288 bits
+
+
+def random_token(nbytes: int) -> str:
+    """A random base64url token from one read of the OS's random source. Authlib's own
+    `generate_token` picks each character with its own call (a system call each): measured,
+    a fifth of a refresh's CPU here."""
+    return secrets.token_urlsafe(nbytes)
+
+
 VERIFIED_CACHE_SIZE = 4096
 
 
@@ -67,7 +76,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         super().__init__(
             issuer,
             alg=ALGORITHM,
-            refresh_token_generator=lambda *args, **kwargs: generate_token(REFRESH_TOKEN_BYTES),
+            refresh_token_generator=lambda *args, **kwargs: random_token(REFRESH_TOKEN_BYTES),
         )
         self._keys = keys
         self._ttl = ttl
@@ -109,6 +118,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         if isinstance(user, ActingUser):
             return [self._default_audience]
         return [user.grant.resource or self._default_audience]
+
+    def get_jti(self, client: Client, grant_type: str, user: AuthorizedUser, scope: str) -> str:
+        return random_token(12)
 
     def get_auth_time(self, user: AuthorizedUser) -> int:
         return int(user.grant.created_at)
