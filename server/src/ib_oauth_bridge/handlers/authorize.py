@@ -204,7 +204,7 @@ async def login_submit_platform(request: Request) -> Response:
     client = await bridge.login.client_of(transaction)
     raw_url = form.get("platform_url", "")
     try:
-        pending = await bridge.login.submit_platform(transaction_id, transaction, raw_url)
+        pending = await bridge.login.submit_platform(transaction_id, raw_url)
     except PlatformURLError as exc:
         if wants_json(request):
             raise BridgeError(400, "invalid_platform", str(exc)) from None

@@ -243,9 +243,7 @@ class LoginFlow:
 
     # submit_platform -----------------------------------------------------------------------
 
-    async def submit_platform(
-        self, transaction_id: str, transaction: LoginTransaction, raw_url: str
-    ) -> LoginTransaction:
+    async def submit_platform(self, transaction_id: str, raw_url: str) -> LoginTransaction:
         """Start IB's browser login on the platform the user typed: the transaction, now
         PENDING (`login_url_of` gives IB's sign-in page). A platform URL the bridge refuses
         raises PlatformURLError (its message is for people)."""
