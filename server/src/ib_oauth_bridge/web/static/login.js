@@ -13,6 +13,18 @@
   const root = document.getElementById("login");
   if (!root) return;
 
+  // Continue posts once: a second press (a double click) would race the first for the fresh
+  // code the bridge mints when the first one has expired.
+  const confirmForm = document.getElementById("confirm-form");
+  let confirmed = false;
+  confirmForm?.addEventListener("submit", (event) => {
+    if (confirmed) event.preventDefault();
+    confirmed = true;
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) confirmed = false; // back from the app: the page says what is left
+  });
+
   const cfg = {
     platformUrl: root.dataset.platformUrl || "",
     statusUrl: root.dataset.statusUrl || "",
