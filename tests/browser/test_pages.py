@@ -1,5 +1,6 @@
 """The playground and the login page in a real browser: the whole sign-in with IB's page in a
-popup, the blocked-popup fallback, a refused address, and Cancel."""
+popup, the signed-in step (who signed in, Continue, Not you), the blocked-popup fallback, a
+refused address, and Cancel."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from conftest import BrowserErrors  # tests/browser/conftest.py
 
 USER_NAME = "Ada Lovelace"
+SIGNED_IN_AS = "Ada Lovelace (ada@example.com)"
 
 
 def open_login_page(page: Page, bridge: Bridge) -> None:
@@ -36,8 +38,26 @@ def sign_in_at_ib(ib_page: Page, emulator: Emulator) -> None:
     ib_page.get_by_role("button", name="Sign in").click()
 
 
+def expect_signed_in_step(page: Page) -> None:
+    """The login page has noticed the sign-in: it says who signed in, announces it, moves
+    focus to Continue, and stays put until the person chooses (WCAG 2.2.1)."""
+    step = page.locator("#signed-in-step")
+    expect(step).to_be_visible()
+    expect(page.locator("#signed-in-as")).to_have_text(SIGNED_IN_AS)
+    expect(page.locator("#status")).to_contain_text(f"Signed in as {SIGNED_IN_AS}")
+    continue_button = page.locator("#confirm-continue")
+    expect(continue_button).to_be_focused()
+    expect(continue_button).to_have_text(re.compile(r"^Continue to \S"))
+    expect(step.get_by_role("button", name="Cancel")).to_be_visible()
+    expect(page.locator("#platform-form")).to_be_hidden()
+    assert "/authorize" in page.url, "the page must not leave for the app on its own"
+
+
 def expect_signed_in(page: Page, bridge: Bridge) -> None:
-    """The login page has noticed the sign-in and sent the tab back to the playground."""
+    """The person chose Continue (Enter on the focused button): the tab is back at the
+    playground, signed in."""
+    expect_signed_in_step(page)
+    page.keyboard.press("Enter")
     page.wait_for_url(f"{bridge.url}/**")
     expect(page.locator("#playground")).to_be_visible()
     expect(page.locator("#userinfo")).to_contain_text(USER_NAME)
@@ -61,6 +81,8 @@ def test_playground_full_flow(
     page.screenshot(path=tmp_path / "login-waiting.png", full_page=True)
     sign_in_at_ib(popup, emulator)
 
+    expect_signed_in_step(page)
+    page.screenshot(path=tmp_path / "login-signed-in.png", full_page=True)
     expect_signed_in(page, bridge)
     if not popup.is_closed():  # the login page closes IB's window when it is done
         popup.wait_for_event("close")
@@ -167,6 +189,24 @@ def test_cancel_returns_error_to_client(
     browser_errors.assert_none(bridge.url)
 
 
+def test_not_you_cancel_returns_access_denied(
+    page: Page, bridge: Bridge, emulator: Emulator, browser_errors: BrowserErrors
+) -> None:
+    """Someone else's identity on the signed-in step: "Not you? Cancel" sends the app
+    access_denied instead of the sign-in."""
+    open_login_page(page, bridge)
+    with page.expect_popup() as popup_info:
+        page.locator("#continue").click()
+    sign_in_at_ib(popup_info.value, emulator)
+    expect_signed_in_step(page)
+
+    page.locator("#signed-in-step").get_by_role("button", name="Cancel").click()
+    page.wait_for_url(f"{bridge.url}/**")
+    expect(page.locator("#error")).to_contain_text("access_denied")
+    expect(page.locator("#userinfo-section")).to_be_hidden()
+    browser_errors.assert_none(bridge.url)
+
+
 def test_without_javascript_the_forms_still_sign_in(
     chromium: Browser, bridge: Bridge, emulator: Emulator
 ) -> None:
@@ -201,6 +241,12 @@ def test_without_javascript_the_forms_still_sign_in(
         sign_in_at_ib(tab_info.value, emulator)
 
         page.get_by_role("button", name="I've signed in — continue").click()
+        # The signed-in step, drawn by the server: who signed in, Continue focused.
+        expect(page.locator("#signed-in-as")).to_have_text(SIGNED_IN_AS)
+        expect(page.locator("#confirm-continue")).to_be_focused()
+        expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+        assert "code=" not in page.url
+        page.locator("#confirm-continue").click()
         page.wait_for_url(re.compile(re.escape(f"{bridge.url}/?") + r".*code="))
         query = parse_qs(urlsplit(page.url).query)
         assert query["state"] == ["no-js-state"]

@@ -15,7 +15,7 @@ from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
 from ..ib.platform import PlatformURLError
 from ..oauth.clients import Client, ClientKind, known_host_name
-from ..oauth.login_flow import INVALID_LINK
+from ..oauth.login_flow import INVALID_LINK, SignedIn
 from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction, secret_hash
 from ..web.templates import csp_source_for_redirect, render_page
@@ -77,6 +77,7 @@ def login_page(
     message: str | None = None,
     message_kind: str = "info",
     login_url: str | None = None,
+    signed_in: SignedIn | None = None,
     status_code: int = 200,
 ) -> Response:
     settings = bridge.settings
@@ -85,6 +86,9 @@ def login_page(
         dev_hint = f"Dev mode: use {settings.dev_ib_urls[0]} and sign in as demo / demo."
         platform_url = platform_url or settings.dev_ib_urls[0]
     redirect_uri = transaction.redirect_uri
+    label = client_label(client)
+    verified = client.kind in VERIFIED_KINDS
+    redirect_app = known_host_name(redirect_uri)
     return render_page(
         request,
         "login.html",
@@ -92,10 +96,18 @@ def login_page(
             # The hook for naming the client: `client_label` is what the page calls it, and
             # `client_verified` says whether that name comes from the operator (or the bridge
             # itself) or only from the client's own description of itself.
-            "client_label": client_label(client),
-            "client_verified": client.kind in VERIFIED_KINDS,
+            "client_label": label,
+            "client_verified": verified,
             "redirect_host": return_target(redirect_uri),
-            "redirect_app": known_host_name(redirect_uri),  # "Claude", "Cursor", ... or None
+            "redirect_app": redirect_app,  # "Claude", "Cursor", ... or None
+            # "Continue to ...": the name the operator vouches for, else the known app or the
+            # host the browser returns to (never a name the client gave itself).
+            "continue_to": (label if verified and label else None)
+            or redirect_app
+            or return_target(redirect_uri),
+            # Once the login is done (no-JS path): who signed in, shown before returning.
+            "signed_in": signed_in,
+            "signed_in_as": signed_in_label(signed_in) if signed_in else None,
             "platform_url": platform_url[:2048],
             "platform_pattern": " or ".join(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
@@ -125,6 +137,13 @@ def client_label(client: Client) -> str | None:
     if client.name:
         return clean_text(client.name, CLIENT_LABEL_LENGTH) or None
     return client.client_id if client.kind in VERIFIED_KINDS else None
+
+
+def signed_in_label(signed_in: SignedIn) -> str:
+    """Who IB says signed in, as the page names them (login.js builds the same words)."""
+    if signed_in.name and signed_in.email:
+        return f"{signed_in.name} ({signed_in.email})"
+    return signed_in.name or signed_in.email or "an IntelligenceBank user (IB gave no name)"
 
 
 def return_target(redirect_uri: str) -> str:
@@ -252,25 +271,44 @@ async def login_status(request: Request) -> Response:
         "status": transaction.status.value,
         "message": bridge.login.message_of(transaction),
     }
-    redirect_to = bridge.login.redirect_of(transaction_id, transaction)
-    if redirect_to is not None:
-        body["redirect_to"] = redirect_to
+    signed_in = bridge.login.signed_in_of(transaction_id, transaction)
+    if signed_in is not None:
+        # `redirect_to` for scripted clients; the page shows `signed_in_as` and waits for the
+        # person to choose Continue (a form post to /authorize/continue).
+        body["redirect_to"] = signed_in.location
+        body["signed_in_as"] = signed_in.identity()
     elif transaction.status is LoginStatus.PENDING:
         body["poll_after_ms"] = int(bridge.settings.ib_poll_interval * 1000)
     return JSONResponse(body, headers=NO_STORE)
 
 
 async def login_continue(request: Request) -> Response:
-    """The no-JS fallback: check the login once, then go back to the app or say why not."""
+    """Continue: with `confirm=1` on a finished login, the person has seen who signed in and
+    goes back to the app (with a code still valid). Otherwise (the no-JS fallback) check the
+    login once: when it is done, show who signed in with Continue and "Not you? Cancel";
+    else say why not. A login is never returned to the app unseen."""
     bridge = bridge_of(request)
-    _, transaction_id, transaction = await _form_transaction(request, bridge, poll=True)
-    transaction = await bridge.login.poll(transaction_id, transaction)
-    redirect_to = bridge.login.redirect_of(transaction_id, transaction)
-    if redirect_to is not None:
-        response: Response = RedirectResponse(redirect_to, status_code=303)
+    form, transaction_id, transaction = await _form_transaction(request, bridge, poll=True)
+    if form.get("confirm") == "1" and transaction.status is LoginStatus.DONE:
+        response: Response = RedirectResponse(
+            await bridge.login.confirm(transaction_id, transaction), status_code=303
+        )
         bridge.login_cookie.clear(response)
         return response
+    transaction = await bridge.login.poll(transaction_id, transaction)
     client = await bridge.login.client_of(transaction)
+    signed_in = bridge.login.signed_in_of(transaction_id, transaction)
+    if signed_in is not None:
+        return login_page(
+            request,
+            bridge,
+            transaction_id,
+            client,
+            transaction,
+            signed_in=signed_in,
+            message=bridge.login.message_of(transaction),
+            message_kind="success",
+        )
     return login_page(
         request,
         bridge,

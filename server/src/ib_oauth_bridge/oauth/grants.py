@@ -182,6 +182,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if record.client_id != client.client_id:
             return None
+        # Kept until the login page could still replace the code (login_flow.confirm); a code
+        # replaced already (the clock of the worker that replaced it saw it expired) is dead.
+        until = server.clock() + server.settings.login_ttl
+        if not server.call(server.settle_code, code, until):
+            return None
         check_resource(self.request, record.resource, server.settings.proxy_resource)
         return IssuedCode(record)
 

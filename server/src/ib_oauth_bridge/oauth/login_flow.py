@@ -5,7 +5,10 @@ browser login, to the authorization code. A state machine over the store, free o
     submit_platform  check the platform URL, ask IB for a login token: PENDING
     poll             ask IB (at most once per interval, across all workers) and, once IB
                      reports the login, store the grant and issue the code: DONE
-    cancel           drop the transaction, send the browser back with access_denied
+    confirm          the person, shown who signed in, chooses Continue: the redirect to the
+                     client, with a fresh code when the first expired unused
+    cancel           drop the transaction (and, once DONE, revoke the grant it made), send
+                     the browser back with access_denied
 
 "Completes exactly once" holds across worker processes through the store: `claim_poll` lets
 one worker ask IB per interval, and `finish_transaction` lets one worker move the transaction
@@ -20,6 +23,7 @@ answer is an error and nothing is stored or sent to IB.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from ..store.crypto import SidCipher, seal_text, unseal_text
 from ..store.protocols import GrantStore, TransactionStore
 from ..store.records import Grant, LoginStatus, LoginTransaction, secret_hash
 from .clients import Client, ClientLookup, is_loopback_url
+from .registration import clean_text
 from .requests import BridgeOAuth2Request, Params
 from .server import AuthorizationServer
 from .tokens import AuthorizedUser
@@ -50,9 +55,63 @@ PENDING_RETRY_AFTER = 60
 MESSAGES = {
     LoginStatus.NEW: "Enter your IntelligenceBank address to continue.",
     LoginStatus.PENDING: "Waiting for you to sign in to IntelligenceBank in the other window…",
-    LoginStatus.DONE: "Signed in. Returning you to the app…",
+    LoginStatus.DONE: "Signed in. Check that this is you, then continue to the app.",
     LoginStatus.EXPIRED: "The sign-in took too long and has expired. Start again.",
 }
+
+
+# How much of IB's name and e-mail the page shows: IB's own fields, cut to a readable length.
+IDENTITY_LENGTH = 120
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A finished login, as the browser's next step needs it: where it goes (the client's
+    redirect URI with the code) and who signed in. Kept sealed in the transaction (its
+    `redirect_to`), never in the clear: the location carries the code, and the name and e-mail
+    are the user's. `grant_id` and `minted_at` let Continue revoke the grant or mint a fresh
+    code; a transaction completed before they were kept has neither (nor a name or e-mail)."""
+
+    location: str
+    name: str | None = None
+    email: str | None = None
+    grant_id: str | None = None
+    minted_at: float | None = None
+
+    def identity(self) -> dict[str, str | None]:
+        return {"name": self.name, "email": self.email}
+
+    def seal(self, cipher: SidCipher, transaction_id: str) -> str:
+        return seal_text(
+            cipher, json.dumps(dataclasses.asdict(self), ensure_ascii=False), context=transaction_id
+        )
+
+    @classmethod
+    def unseal(cls, cipher: SidCipher, sealed: str, transaction_id: str) -> SignedIn:
+        text = unseal_text(cipher, sealed, context=transaction_id)
+        if not text.startswith("{"):  # sealed by an older bridge: the bare location
+            return cls(location=text)
+        data = json.loads(text)
+        minted_at = data.get("minted_at")
+        return cls(
+            location=str(data["location"]),
+            name=_text_or_none(data.get("name")),
+            email=_text_or_none(data.get("email")),
+            grant_id=_text_or_none(data.get("grant_id")),
+            minted_at=float(minted_at) if isinstance(minted_at, int | float) else None,
+        )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def identity_of(claims: dict[str, str]) -> tuple[str | None, str | None]:
+    """The name and e-mail the page shows, from IB's login answer: control and formatting
+    characters removed (the template escapes the rest), None when IB gave none."""
+    name = clean_text(claims.get("name", ""), IDENTITY_LENGTH) or None
+    email = clean_text(claims.get("email", ""), IDENTITY_LENGTH) or None
+    return name, email
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,9 +287,14 @@ class LoginFlow:
     def redirect_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
         """Where the browser goes once the login is done (the client's redirect URI with the
         code), or None before that."""
+        signed_in = self.signed_in_of(transaction_id, transaction)
+        return signed_in.location if signed_in else None
+
+    def signed_in_of(self, transaction_id: str, transaction: LoginTransaction) -> SignedIn | None:
+        """The finished login (where the browser goes, who signed in), or None before that."""
         if transaction.status is not LoginStatus.DONE or not transaction.redirect_to:
             return None
-        return unseal_text(self.cipher, transaction.redirect_to, context=transaction_id)
+        return SignedIn.unseal(self.cipher, transaction.redirect_to, transaction_id)
 
     def login_url_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
         """IB's sign-in page for a pending login, or None."""
@@ -306,7 +370,7 @@ class LoginFlow:
         if login is None:
             return await self._finish(key, claimed, error=None) if claimed.error else claimed
         try:
-            grant_id, location = await self._complete(claimed, login)
+            grant, location = await self._complete(claimed, login)
         except (PlatformURLError, OAuth2Error) as exc:
             log.warning("login could not be completed", extra={"reason": type(exc).__name__})
             return await self._finish(
@@ -315,7 +379,10 @@ class LoginFlow:
                 status=LoginStatus.FAILED,
                 error=f"The sign-in could not be completed: {exc}",
             )
-        sealed = seal_text(self.cipher, location, context=transaction_id)
+        grant_id = grant.grant_id
+        name, email = identity_of(grant.user)
+        minted = SignedIn(location, name, email, grant_id, minted_at=self.clock())
+        sealed = minted.seal(self.cipher, transaction_id)
         done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
         if await self.transactions.finish_transaction(key, done):
             log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
@@ -342,10 +409,10 @@ class LoginFlow:
     async def _current(self, key: str, fallback: LoginTransaction) -> LoginTransaction:
         return await self.transactions.get_transaction(key) or fallback
 
-    async def _complete(self, transaction: LoginTransaction, login: IBLogin) -> tuple[str, str]:
+    async def _complete(self, transaction: LoginTransaction, login: IBLogin) -> tuple[Grant, str]:
         """Store the IB session as a grant and issue the code by replaying the stored
-        authorization request through Authlib. Returns the grant id and where the browser
-        goes next."""
+        authorization request through Authlib. Returns the grant and where the browser goes
+        next."""
         assert transaction.platform_url
         api_v3_url = await self.host_policy.check_api_url(login.api_v3_url)
         now = self.clock()
@@ -369,6 +436,16 @@ class LoginFlow:
             last_used_at=now,
         )
         await self.grants.put_grant(grant)
+        return grant, await self._mint(transaction, grant)
+
+    async def _mint(
+        self, transaction: LoginTransaction, grant: Grant, *, reissue: bool = False
+    ) -> str:
+        """Issue a code for the grant by replaying the stored authorization request through
+        Authlib: the client's redirect URI with `code`, `state` and `iss`. When the replay is
+        refused, the grant ends (no code of it is out) and OAuth2Error says why. `reissue`:
+        the grant's first code expired unused, so its OpenID nonce may be carried again."""
+        grant_id = grant.grant_id
         query = [
             ("response_type", "code"),
             ("client_id", transaction.client_id),
@@ -381,7 +458,9 @@ class LoginFlow:
             *([("nonce", transaction.nonce)] if transaction.nonce else []),
         ]
         request = BridgeOAuth2Request("GET", f"{self.settings.issuer}/authorize", {}, query)
-        response = await self.oauth.authorization_response(request, AuthorizedUser(grant))
+        response = await self.oauth.authorization_response(
+            request, AuthorizedUser(grant, reissue=reissue)
+        )
         location = response.location
         answer = dict(parse_qsl(urlsplit(location or "").query))
         if response.status_code != 302 or not location or "code" not in answer:
@@ -391,12 +470,75 @@ class LoginFlow:
                 description=answer.get("error_description")
                 or "the authorization request could not be replayed",
             )
-        return grant_id, location
+        return location
+
+    # confirm ---------------------------------------------------------------------------------
+
+    async def confirm(self, transaction_id: str, transaction: LoginTransaction) -> str:
+        """The person has seen who signed in and chosen Continue: where the browser goes. The
+        code was issued when IB reported the login, and a person may take longer than its
+        lifetime to choose; a code that expired unused is replaced by a fresh one for the same
+        grant (at most one per press). A code the client has already exchanged is never
+        replaced: the exchange and the replacement settle the code's fate once, atomically,
+        and only one of them wins."""
+        signed_in = self.signed_in_of(transaction_id, transaction)
+        if signed_in is None:
+            raise BridgeError(
+                409, "login_not_done", "This sign-in is not finished yet.", title="Not signed in"
+            )
+        now = self.clock()
+        if (
+            signed_in.grant_id is None
+            or signed_in.minted_at is None
+            or now < signed_in.minted_at + self.settings.code_ttl
+        ):
+            return signed_in.location  # still valid (or completed by an older bridge: as it was)
+        key = secret_hash(transaction_id)
+        code = dict(parse_qsl(urlsplit(signed_in.location).query)).get("code", "")
+        if not await self.oauth.settle_code(code, transaction.expires_at):
+            # Exchanged by the client, or replaced by another press a moment ago: as it stands.
+            return self.redirect_of(transaction_id, await self._current(key, transaction)) or (
+                signed_in.location
+            )
+        grant = await self.oauth.live_grant(signed_in.grant_id)
+        if grant is None:
+            raise ended_sign_in()
+        try:
+            location = await self._mint(transaction, grant, reissue=True)
+        except OAuth2Error:
+            log.warning("code could not be reissued", extra={"client_id": transaction.client_id})
+            raise ended_sign_in() from None
+        renewed = dataclasses.replace(signed_in, location=location, minted_at=now)
+        await self.transactions.put_transaction(
+            key,
+            dataclasses.replace(transaction, redirect_to=renewed.seal(self.cipher, transaction_id)),
+        )
+        log.info(
+            "authorization code reissued",
+            extra={"client_id": transaction.client_id, "grant_id": grant.grant_id},
+        )
+        return location
+
+    async def _grant_of_code(self, location: str) -> str | None:
+        """The grant behind the code in a redirect (for a transaction completed by an older
+        bridge, which kept only the location); None once the code has expired."""
+        code = dict(parse_qsl(urlsplit(location).query)).get("code")
+        if not code:
+            return None
+        consumed = await self.oauth.codes.consume_code(secret_hash(code))
+        return consumed.record.grant_id if consumed.record else None
 
     # cancel ----------------------------------------------------------------------------------
 
     async def cancel(self, transaction_id: str, transaction: LoginTransaction) -> BridgeError:
-        """Drop the transaction; the answer is the redirect back to the client."""
+        """Drop the transaction; the answer is the redirect back to the client. Once the login
+        is done ("Not you? Cancel"), the grant it made is revoked first: its code, and any
+        token the client already has for it, die with it."""
+        signed_in = self.signed_in_of(transaction_id, transaction)
+        if signed_in is not None:
+            grant_id = signed_in.grant_id or await self._grant_of_code(signed_in.location)
+            if grant_id is not None:
+                await self.oauth.end_grant(grant_id, "the user cancelled the signed-in sign-in")
         await self.transactions.delete_transaction(secret_hash(transaction_id))
         return self.error_redirect(
             transaction.redirect_uri,
@@ -405,6 +547,15 @@ class LoginFlow:
             transaction.state,
             status_code=303,
         )
+
+
+def ended_sign_in() -> BridgeError:
+    return BridgeError(
+        410,
+        "login_expired",
+        "This sign-in has ended. Return to the app and start again.",
+        title="Sign-in ended",
+    )
 
 
 def out_of_attempts() -> BridgeError:

@@ -214,8 +214,11 @@ class AuthorizationServer(_AuthorizationServer):
 
     def _spend_nonce(self, key: str, user: AuthorizedUser) -> bool:
         """Record an OpenID nonce as spent by a code; False when it already was. Remembered
-        until the IB session ends: no ID token carrying it can live longer."""
-        return self.call(self.replay.remember, key, user.grant.session_expires_at)
+        until the IB session ends: no ID token carrying it can live longer. A code reissued
+        for the same grant (`user.reissue`: its first code expired unused, settled by
+        `settle_code`, so no ID token carries the nonce) may carry it again."""
+        spent = self.call(self.replay.remember, key, user.grant.session_expires_at)
+        return spent or user.reissue
 
     def query_client(self, client_id: str) -> Client | None:
         return self.call(self.clients.get, client_id)
@@ -273,6 +276,13 @@ class AuthorizationServer(_AuthorizationServer):
             await self.end_grant(grant_id, reason="idle timeout")
             return None
         return grant
+
+    async def settle_code(self, code: str, until: float) -> bool:
+        """Settle an authorization code's fate, once and atomically: True for the first caller,
+        False for every later one (until `until`). Its exchange at /token settles it (and is
+        refused when it loses), and so does the login page's Continue when it replaces an
+        expired code with a fresh one: a code is either exchanged or replaced, never both."""
+        return await self.replay.remember(secret_hash(f"code-settled\0{code}"), until)
 
     async def end_grant(self, grant_id: str, reason: str) -> None:
         await self.grants.revoke_grant(grant_id)

@@ -49,6 +49,8 @@ class AuthorizedUser:
     """The resource owner as Authlib's grants see it: a live grant of ours."""
 
     grant: Grant
+    # A second code for the grant, its first having expired unused (login_flow.confirm).
+    reissue: bool = False
 
     def get_user_id(self) -> str:
         return self.grant.user.get("sub") or self.grant.grant_id

@@ -2,13 +2,28 @@
 //
 // Without JavaScript the page is two plain form posts. With it, the platform form is posted with
 // fetch, IntelligenceBank's sign-in page opens in a popup, and the page polls the login status
-// until the bridge says "done", then returns to the app. Configuration comes from data-*
-// attributes on #login (the CSP forbids inline script). Tokens are never logged.
+// until the bridge says "done". Then it shows who IntelligenceBank says signed in, with
+// "Continue to <app>" (a form post, focused) and "Not you? Cancel": it never navigates on its
+// own (WCAG 2.2.1), and the person sees whose account the app gets before it gets it.
+// Configuration comes from data-* attributes on #login (the CSP forbids inline script). Tokens
+// are never logged.
 "use strict";
 
 (() => {
   const root = document.getElementById("login");
   if (!root) return;
+
+  // Continue posts once: a second press (a double click) would race the first for the fresh
+  // code the bridge mints when the first one has expired.
+  const confirmForm = document.getElementById("confirm-form");
+  let confirmed = false;
+  confirmForm?.addEventListener("submit", (event) => {
+    if (confirmed) event.preventDefault();
+    confirmed = true;
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) confirmed = false; // back from the app: the page says what is left
+  });
 
   const cfg = {
     platformUrl: root.dataset.platformUrl || "",
@@ -43,7 +58,8 @@
     forbidden:
       "This sign-in page is no longer valid in this browser. Go back to the app and start again.",
     empty: "Enter your IntelligenceBank address, for example https://company.intelligencebank.com.",
-    done: "Signed in. Taking you back…",
+    signedInAs: "Signed in as",
+    noName: "an IntelligenceBank user (IB gave no name)",
   };
 
   // The login in progress. `generation` makes answers to an abandoned attempt harmless.
@@ -367,18 +383,11 @@
 
     const next = Math.max(login.pollMs, Number(data.poll_after_ms) || 0);
     switch (data.status) {
-      case "done": {
-        const target = typeof data.redirect_to === "string" ? data.redirect_to : "";
-        if (!target) {
-          finish("error", MSG.failed, { actions: [startAgainButton()] });
-          return;
-        }
+      case "done":
         stopPolling();
         closePopup();
-        showStatus("success", MSG.done, { busy: true });
-        window.location.assign(target);
+        showSignedIn(data.signed_in_as);
         return;
-      }
       case "expired":
         closePopup();
         finish("error", data.message || MSG.expired, { actions: [startAgainButton()] });
@@ -401,6 +410,41 @@
         }
         schedulePoll(next);
     }
+  }
+
+  // ---- signed in: who it is, then the person's choice -------------------------------------------
+
+  function signedInLabel(who) {
+    const text = (value) => (typeof value === "string" ? value.trim() : "");
+    const name = who && typeof who === "object" ? text(who.name) : "";
+    const email = who && typeof who === "object" ? text(who.email) : "";
+    if (name && email) return `${name} (${email})`;
+    return name || email || MSG.noName;
+  }
+
+  // The sign-in is over: everything but the header, the status and the signed-in step goes.
+  // The identity is set as text (never markup), the live region says what changed, and focus
+  // moves to Continue; nothing happens until the person chooses.
+  function showSignedIn(who) {
+    const section = document.getElementById("signed-in-step");
+    const label = document.getElementById("signed-in-as");
+    const confirm = document.getElementById("confirm-continue");
+    if (!section || !label || !confirm) {
+      finish("error", MSG.failed, { actions: [startAgainButton()] });
+      return;
+    }
+    login.generation += 1;
+    login.view = "done";
+    const text = signedInLabel(who);
+    label.textContent = text;
+    for (const child of Array.from(root.children)) {
+      if (child === section || child === statusEl || child.id === "cancel-form") continue;
+      if (child.matches("header, .fine-print")) continue;
+      child.hidden = true;
+    }
+    section.hidden = false;
+    showStatus("success", `${MSG.signedInAs} ${text}.`);
+    confirm.focus();
   }
 
   // ---- submitting the address ----------------------------------------------------------------
