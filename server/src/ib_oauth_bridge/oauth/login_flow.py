@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
+from ..audit import Audit, Event, Outcome
 from ..clock import Clock
 from ..errors import BridgeError
 from ..ib.browser_login import BrowserLoginClient, IBError, IBLogin, login_page_url
@@ -76,8 +77,10 @@ class LoginFlow:
         host_policy: HostPolicy,
         cipher: SidCipher,
         clock: Clock,
+        audit: Audit,
     ) -> None:
         self.settings = settings
+        self.audit = audit
         self.transactions = transactions
         self.grants = grants
         self.clients = clients
@@ -152,6 +155,7 @@ class LoginFlow:
             address_hash=address_hash,
         )
         await self.transactions.put_transaction(secret_hash(transaction_id), transaction)
+        self.audit.emit(Event.LOGIN_STARTED, client_id=client.client_id)
         return StartedLogin(transaction_id, transaction, client, data.get("platform_url", ""))
 
     def _check_resource(self, request: BridgeOAuth2Request) -> None:
@@ -263,6 +267,12 @@ class LoginFlow:
         try:
             login_token = await self.ib_login.start(platform_url)
         except IBError as exc:
+            self.audit.emit(
+                Event.LOGIN_FAILED,
+                Outcome.FAILURE,
+                client_id=claimed.client_id,
+                reason="ib_timeout" if exc.timeout else "ib_unavailable",
+            )
             if exc.timeout:
                 raise BridgeError(504, "gateway_timeout", str(exc)) from None
             raise BridgeError(502, "bad_gateway", str(exc)) from None
@@ -288,6 +298,7 @@ class LoginFlow:
         key = secret_hash(transaction_id)
         now = self.clock()
         if now - transaction.started_at > self.settings.ib_login_token_ttl:
+            self.audit.emit(Event.LOGIN_EXPIRED, Outcome.FAILURE, client_id=transaction.client_id)
             return await self._finish(key, transaction, status=LoginStatus.EXPIRED)
         max_ib_calls = self.settings.login_max_ib_calls
         if transaction.ib_calls >= max_ib_calls:
@@ -309,6 +320,15 @@ class LoginFlow:
             grant_id, location = await self._complete(claimed, login)
         except (PlatformURLError, OAuth2Error) as exc:
             log.warning("login could not be completed", extra={"reason": type(exc).__name__})
+            self.audit.emit(
+                Event.LOGIN_FAILED,
+                Outcome.FAILURE,
+                client_id=claimed.client_id,
+                ib_user_id=login.user_uuid or None,
+                reason="api_host_refused"
+                if isinstance(exc, PlatformURLError)
+                else "authorization_replay_failed",
+            )
             return await self._finish(
                 key,
                 claimed,
@@ -319,6 +339,12 @@ class LoginFlow:
         done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
         if await self.transactions.finish_transaction(key, done):
             log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
+            self.audit.emit(
+                Event.LOGIN_COMPLETED,
+                client_id=done.client_id,
+                ib_user_id=login.user_uuid or None,
+                grant_id=grant_id,
+            )
             # A registration that has signed someone in is in use: it no longer expires.
             await self.clients.mark_used(done.client_id)
             return done
@@ -398,6 +424,7 @@ class LoginFlow:
     async def cancel(self, transaction_id: str, transaction: LoginTransaction) -> BridgeError:
         """Drop the transaction; the answer is the redirect back to the client."""
         await self.transactions.delete_transaction(secret_hash(transaction_id))
+        self.audit.emit(Event.LOGIN_CANCELLED, Outcome.FAILURE, client_id=transaction.client_id)
         return self.error_redirect(
             transaction.redirect_uri,
             "access_denied",
