@@ -98,6 +98,8 @@ async def test_failures_past_the_threshold_block_the_address_until_the_block_end
     assert blocked.json()["error"] == "rate_limited"
     # The sign-in above moved the clock by a poll interval since the block began.
     assert BLOCK - 5 <= int(blocked.headers["retry-after"]) <= BLOCK
+    # The counters key addresses by the bridge's keyed hash, never the address itself.
+    assert "192.0.2.1" not in repr(vars(stack.bridge.audit.fraud.counters))
     [limited] = events(audit_path, "rate.limited")
     assert limited.items() >= {"reason": "exchange_failures_block", "ip": "192.0.2.1"}.items()
     assert (await exchange_from(stack, authorized, "192.0.2.2")).status_code == 200  # not there

@@ -12,7 +12,7 @@ import pytest
 from ib_oauth_bridge.audit import Audit, configure_audit_log, emit_key_rotated
 from ib_oauth_bridge.audit.context import RequestContext, enter, leave, request_id_from
 from ib_oauth_bridge.audit.events import FIELDS, MAX_TEXT, REDACTED, AuditEvent, Event, Outcome
-from ib_oauth_bridge.settings import Settings
+from ib_oauth_bridge.settings import Settings, SettingsError
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LWRlbW8ifQ.c2lnbmF0dXJl"
 
@@ -125,3 +125,45 @@ def test_an_incoming_request_id_is_kept_only_when_safe(header: str | None, kept:
     if not kept:
         assert len(request_id) == 32
         assert int(request_id, 16) >= 0
+
+
+def test_the_audit_and_fraud_settings_are_read_from_the_environment() -> None:
+    defaults = Settings()
+    assert (defaults.audit_log, defaults.fraud_exchange_failures) == ("stdout", 10)
+    assert defaults.fraud_grant_addresses_revoke is False
+    settings = Settings.from_env(
+        {
+            "IB_BRIDGE_DEV": "1",
+            "IB_BRIDGE_AUDIT_LOG": "/var/log/bridge-audit.log",
+            "IB_BRIDGE_FRAUD_EXCHANGE_FAILURES": "0",
+            "IB_BRIDGE_FRAUD_EXCHANGE_FAILURE_WINDOW": "120",
+            "IB_BRIDGE_FRAUD_EXCHANGE_BLOCK_SECONDS": "60",
+            "IB_BRIDGE_FRAUD_GRANT_ADDRESSES": "3",
+            "IB_BRIDGE_FRAUD_GRANT_ADDRESS_WINDOW": "300",
+            "IB_BRIDGE_FRAUD_GRANT_ADDRESSES_REVOKE": "true",
+            "IB_BRIDGE_FRAUD_USERS_PER_ADDRESS": "50",
+            "IB_BRIDGE_FRAUD_USERS_PER_ADDRESS_WINDOW": "600",
+        }
+    )
+    settings.check()
+    assert settings.audit_log == "/var/log/bridge-audit.log"
+    assert (settings.fraud_exchange_failures, settings.fraud_exchange_failure_window) == (0, 120)
+    assert settings.fraud_exchange_block_seconds == 60
+    assert (settings.fraud_grant_addresses, settings.fraud_grant_address_window) == (3, 300)
+    assert settings.fraud_grant_addresses_revoke is True
+    assert (settings.fraud_users_per_address, settings.fraud_users_per_address_window) == (50, 600)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IB_BRIDGE_FRAUD_EXCHANGE_FAILURES", "-1"),
+        ("IB_BRIDGE_FRAUD_EXCHANGE_FAILURE_WINDOW", "0"),
+        ("IB_BRIDGE_FRAUD_EXCHANGE_BLOCK_SECONDS", "0"),
+        ("IB_BRIDGE_FRAUD_USERS_PER_ADDRESS_WINDOW", "0"),
+    ],
+)
+def test_a_fraud_setting_out_of_range_stops_the_start(name: str, value: str) -> None:
+    settings = Settings.from_env({"IB_BRIDGE_DEV": "1", name: value})
+    with pytest.raises(SettingsError, match=name):
+        settings.check()

@@ -70,7 +70,8 @@ class Bridge:
         if not settings.signing_key or not settings.encryption_key or not settings.cookie_secret:
             raise SettingsError("signing key, encryption key and cookie secret are required")
         store = store or open_store(settings.effective_store_url, clock=clock)
-        audit = Audit.from_settings(settings, clock)
+        limits = BridgeLimits.from_settings(settings, secret=settings.cookie_secret)
+        audit = Audit.from_settings(settings, clock, address_key=limits.rates.address_hash)
         keys = SigningKeys.from_settings(settings.signing_key, settings.previous_signing_keys)
         cipher = SidCipher(decode_key(settings.encryption_key))
         timeout = httpx.Timeout(
@@ -159,7 +160,7 @@ class Bridge:
             http=http,
             upstream=upstream,
             sessions=sessions,
-            limits=BridgeLimits.from_settings(settings, secret=settings.cookie_secret),
+            limits=limits,
             audit=audit,
         )
 

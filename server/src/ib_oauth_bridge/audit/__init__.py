@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import sys
 import threading
+from collections.abc import Callable
 
 from ..clock import Clock, system_clock
 from ..settings import Settings
@@ -62,9 +63,18 @@ class Audit:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Audit:
+    def from_settings(
+        cls,
+        settings: Settings,
+        clock: Clock = system_clock,
+        *,
+        address_key: Callable[[str], str] = str,
+    ) -> Audit:
+        """`address_key`: how the fraud rules' counters key a client address (the bridge
+        passes its keyed address hash)."""
         configure_audit_log(settings.audit_log)
-        return cls(FraudRules(Thresholds.from_settings(settings), MemoryCounters(), clock), clock)
+        thresholds = Thresholds.from_settings(settings)
+        return cls(FraudRules(thresholds, MemoryCounters(), clock, address_key), clock)
 
     def emit(
         self,

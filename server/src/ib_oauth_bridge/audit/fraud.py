@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -129,10 +130,20 @@ class GrantVerdict:
 
 
 class FraudRules:
-    def __init__(self, thresholds: Thresholds, counters: Counters, clock: Clock) -> None:
+    """`address_key` turns a client address into the key the counters keep (the bridge's
+    keyed address hash: no counter holds a raw address)."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        counters: Counters,
+        clock: Clock,
+        address_key: Callable[[str], str] = str,
+    ) -> None:
         self.thresholds = thresholds
         self.counters = counters
         self.clock = clock
+        self.address_key = address_key
 
     def observe(self, event: AuditEvent) -> list[AuditEvent]:
         """The alerts `event` raises (to be written to the audit log after it)."""
@@ -155,7 +166,7 @@ class FraudRules:
         # Per client only for one that proved itself with a secret: a public client's id is
         # anyone's to send, and counting it would let anyone lock its every user out.
         client = event.client_id if event.client_authenticated else None
-        keys = [("ip", event.ip), ("client", client)]
+        keys = [("ip", event.ip and self.address_key(event.ip)), ("client", client)]
         for kind, value in keys:
             if not value:
                 continue
@@ -178,9 +189,10 @@ class FraudRules:
     def blocked(self, ip: str | None, client_id: str | None) -> int | None:
         """Seconds left of a block on this address or confidential client, or None."""
         now = self.clock()
+        address = self.address_key(ip) if ip else None
         ends = [
             until
-            for kind, value in (("ip", ip), ("client", client_id))
+            for kind, value in (("ip", address), ("client", client_id))
             if value and (until := self.counters.blocked_until(f"blocked:{kind}:{value}", now))
         ]
         return max(1, int(max(ends) - now + 0.999)) if ends else None
@@ -197,7 +209,7 @@ class FraudRules:
             return GrantVerdict()
         now = self.clock()
         count = self.counters.add_member(
-            f"grant-addresses:{grant_id}", ip, now, limits.grant_address_window
+            f"grant-addresses:{grant_id}", self.address_key(ip), now, limits.grant_address_window
         )
         if count is None or count <= limits.grant_addresses:
             return GrantVerdict()
@@ -222,7 +234,7 @@ class FraudRules:
         if limits.users_per_address <= 0 or not event.ip or not event.ib_user_id:
             return []
         count = self.counters.add_member(
-            f"address-users:{event.ip}",
+            f"address-users:{self.address_key(event.ip)}",
             event.ib_user_id,
             event.time,
             limits.users_per_address_window,
