@@ -167,3 +167,8 @@ def test_a_fraud_setting_out_of_range_stops_the_start(name: str, value: str) -> 
     settings = Settings.from_env({"IB_BRIDGE_DEV": "1", name: value})
     with pytest.raises(SettingsError, match=name):
         settings.check()
+
+
+def test_an_audit_log_that_cannot_be_opened_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="IB_BRIDGE_AUDIT_LOG"):
+        Audit.from_settings(Settings(audit_log=str(tmp_path / "missing" / "audit.log")))

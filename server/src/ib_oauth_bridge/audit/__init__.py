@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 
 from ..clock import Clock, system_clock
-from ..settings import Settings
+from ..settings import Settings, SettingsError
 from .context import current_request
 from .events import AuditEvent, Event, Outcome
 from .fraud import FraudRules, GrantVerdict, MemoryCounters, Thresholds
@@ -47,7 +47,12 @@ def configure_audit_log(destination: str) -> None:
     elif destination == "stderr":
         handler = logging.StreamHandler(sys.stderr)
     else:
-        handler = logging.FileHandler(destination, encoding="utf-8")
+        try:
+            handler = logging.FileHandler(destination, encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(
+                f"IB_BRIDGE_AUDIT_LOG: cannot open {destination!r}: {exc.strerror}"
+            ) from None
     handler.setFormatter(_LineFormatter())
     with _configure_lock:
         for old in log.handlers:

@@ -18,6 +18,7 @@ label anyone may send (see handlers.limits), so only the address counts for them
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -143,7 +144,8 @@ class FraudRules:
         self.thresholds = thresholds
         self.counters = counters
         self.clock = clock
-        self.address_key = address_key
+        # Cached: the proxy asks on every call, and the keyed hash is not free.
+        self.address_key = functools.lru_cache(maxsize=4096)(address_key)
 
     def observe(self, event: AuditEvent) -> list[AuditEvent]:
         """The alerts `event` raises (to be written to the audit log after it)."""
