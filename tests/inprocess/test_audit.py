@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from audit_log import at, authorize_as, events, exchange_from, names
 from test_audiences import MCP, PROXY_PATH, bearer, claims
@@ -448,3 +449,21 @@ def token_values(*answers: dict[str, Any]) -> list[str]:
         for name in ("access_token", "refresh_token", "id_token")
         if name in answer
     ]
+
+
+async def test_an_unexpected_error_names_its_request(
+    stack: Stack, main_log: MainLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(stack.bridge.login, "start", broken)
+    main_log.attach()
+    app = stack.http._transport.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=stack.settings.issuer) as http:
+        answer = await http.get("/authorize", headers={"X-Request-ID": "boom-1"})
+    assert answer.status_code == 500
+    assert answer.headers["x-request-id"] == "boom-1"
+    [line] = [json.loads(line) for line in main_log.lines if "unhandled error" in line]
+    assert line["request_id"] == "boom-1"

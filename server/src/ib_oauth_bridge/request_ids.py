@@ -2,7 +2,8 @@
 of `[A-Za-z0-9._:-]`), else a fresh random id. Held for the request in `audit.context`, so that
 every log line (`logs`) and every audit event names it, with the client address and user agent.
 
-The outermost middleware: answers made by the others (431, 400 for a wrong Host) carry it too.
+The outermost middleware: answers made by the others (431, 400 for a wrong Host) carry it too,
+and the 500 of an unexpected error (`handlers.errors.server_error`) sets it itself.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class RequestIds:
             await send(message)
 
         token = enter(context)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            leave(token)
+        await self.app(scope, receive, send_with_id)
+        # Left set when the app raises: Starlette's outermost ServerErrorMiddleware then logs
+        # the error and answers 500 in this same task, and names the request in both
+        # (handlers.errors.server_error). Each request runs in a task of its own.
+        leave(token)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..audit import Event, Outcome
+from ..audit.context import current_request_id
 from ..bridge import bridge_of
 from ..errors import BridgeError
 from ..web.templates import render_page
@@ -103,10 +104,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
+    request_id = current_request_id()
     return JSONResponse(
         {
             "error": "server_error",
             "error_description": "The bridge failed; the error has been logged.",
         },
         status_code=500,
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
