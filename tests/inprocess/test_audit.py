@@ -467,3 +467,13 @@ async def test_an_unexpected_error_names_its_request(
     assert answer.headers["x-request-id"] == "boom-1"
     [line] = [json.loads(line) for line in main_log.lines if "unhandled error" in line]
     assert line["request_id"] == "boom-1"
+
+
+async def test_a_browser_app_can_read_the_request_id_cross_origin(tmp_path: Path) -> None:
+    async with open_stack(tmp_path, cors_origins=("https://spa.example",)) as stack:
+        answer = await stack.http.get(
+            "/jwks.json", headers={"Origin": "https://spa.example", "X-Request-ID": "spa-1"}
+        )
+    assert answer.headers["x-request-id"] == "spa-1"
+    exposed = answer.headers["access-control-expose-headers"].lower()
+    assert "x-request-id" in exposed.replace(" ", "").split(",")

@@ -77,6 +77,7 @@ class PathCORS:
                 "content-length",
                 "content-disposition",
                 "retry-after",
+                "x-request-id",
             ],
             max_age=600,
         )
