@@ -198,6 +198,7 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
         "IB_BRIDGE_CLIENT_RATE_LIMIT": "100000/minute",
         "IB_BRIDGE_PROXY_RATE_LIMIT": "100000/minute",
         "IB_BRIDGE_LOGIN_MAX_PENDING_PER_ADDRESS": "100000",
+        "IB_BRIDGE_FRAUD_EXCHANGE_FAILURES": "100000",
     })
     env.update(extra)
     return env

@@ -33,6 +33,7 @@ HIGH_LIMITS: dict[str, Any] = {
     "client_rate_limit": "100000/minute",
     "proxy_rate_limit": "100000/minute",
     "login_max_pending_per_address": 100000,
+    "fraud_exchange_failures": 100000,  # the fraud rule's tests set their own threshold
 }
 
 

@@ -18,7 +18,9 @@ DOMAIN_BASICS = {"settings", "errors", "clock", "outbound"}
 ALLOWED = {
     "store": {"store"},
     "ib": {"ib", "store", *DOMAIN_BASICS},
-    "oauth": {"oauth", "ib", "store", *DOMAIN_BASICS},
+    "oauth": {"oauth", "ib", "store", "audit", *DOMAIN_BASICS},
+    # The audit log and fraud rules: fed by `oauth/` and the handlers, free of HTTP.
+    "audit": {"audit", "settings", "clock"},
     "web": {"web"},
     "devib": {"devib"},
 }

@@ -30,6 +30,7 @@ from .handlers.errors import bridge_error, http_error, server_error
 from .handlers.header_limits import HeaderLimits
 from .housekeeping import purge_periodically
 from .logs import configure_logging
+from .request_ids import RequestIds
 from .routing import build_routes, load_spec
 from .settings import Settings
 from .store import Store
@@ -76,6 +77,7 @@ class PathCORS:
                 "content-length",
                 "content-disposition",
                 "retry-after",
+                "x-request-id",
             ],
             max_age=600,
         )
@@ -135,6 +137,7 @@ def create_app(
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
         middleware=[
+            Middleware(RequestIds),
             Middleware(
                 HeaderLimits,
                 max_value_bytes=settings.max_header_value_bytes,

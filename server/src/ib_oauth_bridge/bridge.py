@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from starlette.requests import HTTPConnection
 
+from .audit import Audit
 from .auth import BearerAuthError
 from .clock import Clock, system_clock
 from .ib.browser_login import BrowserLoginClient
@@ -52,6 +53,7 @@ class Bridge:
     upstream: Upstream  # the proxy's connection pool to IB
     sessions: SessionCache  # live sessions for the proxy's hot path
     limits: BridgeLimits  # rate limits per address, client, login and grant
+    audit: Audit  # the audit log and its fraud rules
 
     @classmethod
     def from_settings(
@@ -68,6 +70,8 @@ class Bridge:
         if not settings.signing_key or not settings.encryption_key or not settings.cookie_secret:
             raise SettingsError("signing key, encryption key and cookie secret are required")
         store = store or open_store(settings.effective_store_url, clock=clock)
+        limits = BridgeLimits.from_settings(settings, secret=settings.cookie_secret)
+        audit = Audit.from_settings(settings, clock, address_key=limits.rates.address_hash)
         keys = SigningKeys.from_settings(settings.signing_key, settings.previous_signing_keys)
         cipher = SidCipher(decode_key(settings.encryption_key))
         timeout = httpx.Timeout(
@@ -111,6 +115,7 @@ class Bridge:
             keys=keys,
             cipher=cipher,
             clock=clock,
+            audit=audit,
         )
         oauth.register_endpoint(
             ClientRegistrationEndpoint(
@@ -136,6 +141,7 @@ class Bridge:
             host_policy=host_policy,
             cipher=cipher,
             clock=clock,
+            audit=audit,
         )
         return cls(
             settings=settings,
@@ -154,7 +160,8 @@ class Bridge:
             http=http,
             upstream=upstream,
             sessions=sessions,
-            limits=BridgeLimits.from_settings(settings, secret=settings.cookie_secret),
+            limits=limits,
+            audit=audit,
         )
 
     @property

@@ -11,6 +11,8 @@ import logging
 import sys
 import time
 
+from .audit.context import current_request_id
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -46,8 +48,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class RequestIdFilter(logging.Filter):
+    """Names the request being served (its X-Request-ID) on every line logged while serving it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = current_request_id()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
+
+
 def configure_logging(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
     handler.setFormatter(JSONFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger("ib_oauth_bridge")
     root.handlers[:] = [handler]

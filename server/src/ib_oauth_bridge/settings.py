@@ -113,6 +113,16 @@ class Settings:
     login_max_submissions: int = 5  # platform submissions (IB logins started) per login
     login_max_ib_calls: int = 1000  # calls to IB's login API per login: submissions and polls
     purge_interval: float = 60.0  # seconds between purges of expired records (jittered)
+    # The audit log and its fraud rules (docs/configuration.md, "Audit log and fraud rules").
+    audit_log: str = "stdout"  # "stdout", "stderr", a file path, or "off"
+    fraud_exchange_failures: int = 10  # failed code exchanges per address/client (0: off) ...
+    fraud_exchange_failure_window: int = 300  # ... within this many seconds: then blocked
+    fraud_exchange_block_seconds: int = 900  # ... for this long
+    fraud_grant_addresses: int = 5  # addresses one grant may be used from (0: off) ...
+    fraud_grant_address_window: int = 600  # ... within this many seconds
+    fraud_grant_addresses_revoke: bool = False  # beyond it: revoke, not only alert
+    fraud_users_per_address: int = 20  # IB users signing in through one address (0: off) ...
+    fraud_users_per_address_window: int = 3600  # ... within this many seconds
 
     @property
     def database_path(self) -> Path:
@@ -235,6 +245,10 @@ class Settings:
             },
             **{name: get_int(name.upper(), getattr(defaults, name)) for name in COUNT_SETTINGS},
             "purge_interval": get_float("PURGE_INTERVAL", defaults.purge_interval),
+            "audit_log": get("AUDIT_LOG") or defaults.audit_log,
+            **{name: get_int(name.upper(), getattr(defaults, name)) for name in FRAUD_SETTINGS},
+            "fraud_grant_addresses_revoke": (get("FRAUD_GRANT_ADDRESSES_REVOKE") or "").lower()
+            in {"1", "true", "yes", "on"},
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -263,6 +277,12 @@ class Settings:
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         self._check_limits()
+        for name in FRAUD_SETTINGS:
+            value = getattr(self, name)
+            if value < 0 or (value == 0 and name.endswith(("_window", "_seconds"))):
+                raise SettingsError(f"{PREFIX}{name.upper()} must be positive (a count: 0 is off)")
+        if not self.audit_log:
+            raise SettingsError(f"{PREFIX}AUDIT_LOG must be stdout, stderr, off or a file path")
         if not 0 <= self.refresh_grace_seconds <= 300:
             raise SettingsError(f"{PREFIX}REFRESH_GRACE_SECONDS must be from 0 to 300")
         for client in self.clients:
@@ -345,6 +365,15 @@ RATE_LIMIT_SETTINGS = (
     "proxy_rate_limit",
 )
 COUNT_SETTINGS = ("login_max_pending_per_address", "login_max_submissions", "login_max_ib_calls")
+FRAUD_SETTINGS = (
+    "fraud_exchange_failures",
+    "fraud_exchange_failure_window",
+    "fraud_exchange_block_seconds",
+    "fraud_grant_addresses",
+    "fraud_grant_address_window",
+    "fraud_users_per_address",
+    "fraud_users_per_address_window",
+)
 
 _PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+")
 

@@ -14,8 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ..audit import Event, Outcome
+from ..audit.context import current_request_id
+from ..bridge import bridge_of
 from ..errors import BridgeError
 from ..web.templates import render_page
+from .limits import FraudBlock
 
 log = logging.getLogger("ib_oauth_bridge")
 
@@ -58,7 +62,33 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
 
 async def bridge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BridgeError)
+    if exc.status_code == 429:
+        _audit_rate_limited(request, exc)
     return render_error(request, exc)
+
+
+# What a 429 limited, by path prefix: the audit reason (never the path itself).
+RATE_LIMITED_REASONS = (
+    ("/authorize/", "login"),
+    ("/authorize", "authorize"),
+    ("/token", "token"),
+    ("/revoke", "token"),
+    ("/introspect", "token"),
+    ("/register", "registration"),
+    ("/proxy/", "proxy"),
+)
+
+
+def _audit_rate_limited(request: Request, error: BridgeError) -> None:
+    path = request.url.path
+    reason = next((why for prefix, why in RATE_LIMITED_REASONS if path.startswith(prefix)), "other")
+    retry_after = error.headers.get("Retry-After", "")
+    bridge_of(request).audit.emit(
+        Event.RATE_LIMITED,
+        Outcome.REFUSED,
+        reason="exchange_failures_block" if isinstance(error, FraudBlock) else reason,
+        retry_after=int(retry_after) if retry_after.isdigit() else None,
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -74,10 +104,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
+    request_id = current_request_id()
     return JSONResponse(
         {
             "error": "server_error",
             "error_description": "The bridge failed; the error has been logged.",
         },
         status_code=500,
+        headers={"X-Request-ID": request_id} if request_id else None,
     )

@@ -15,10 +15,11 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from starlette.requests import Request
 
 from ..bridge import Bridge, bridge_of
+from ..errors import BridgeError
 from ..oauth.client_auth import basic_credentials
 from ..oauth.requests import BridgeOAuth2Request
 from ..oauth.server import OAuthResponse
-from ..ratelimit import RateLimiter
+from ..ratelimit import RateLimiter, rate_limited
 
 
 def client_address(request: Request) -> str:
@@ -82,3 +83,19 @@ def authenticated(answer: OAuthResponse) -> bool:
     except ValueError:
         return True
     return not (isinstance(body, dict) and body.get("error") == "invalid_client")
+
+
+class FraudBlock(BridgeError):
+    """/token refusing an address or client blocked by the fraud rules (audit.fraud)."""
+
+
+def enforce_fraud_block(bridge: Bridge, oauth_request: BridgeOAuth2Request) -> None:
+    """429 `rate_limited` with `Retry-After` while this address, or the confidential client
+    the request names, is blocked for too many failed code exchanges."""
+    retry_after = bridge.audit.blocked(confidential_client_id(oauth_request))
+    if retry_after is not None:
+        error = rate_limited(
+            "Too many failed authorization code exchanges from this address or client.",
+            retry_after,
+        )
+        raise FraudBlock(error.status_code, error.error, error.description, headers=error.headers)

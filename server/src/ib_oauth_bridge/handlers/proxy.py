@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from ..audit import Event, Outcome
 from ..auth import TokenUser, bearer_error_response
 from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
@@ -66,8 +67,33 @@ async def proxy(request: Request) -> Response:
     await bridge.limits.proxy.enforce(
         session.grant.grant_id, "requests through the proxy for this sign-in"
     )
+    grant = session.grant
+    ib_user_id = grant.user.get("sub")
+    # The fraud rule for one grant used from many addresses: a dictionary read unless this
+    # address is new for the grant.
+    if bridge.audit.grant_used(
+        grant.grant_id, client_id=grant.client_id, ib_user_id=ib_user_id
+    ).revoke:
+        await bridge.oauth.end_grant(grant.grant_id, "used from too many addresses")
+        return bearer_error_response(
+            bridge.resource_metadata_url,
+            401,
+            "invalid_token",
+            "This sign-in was used from too many addresses and has been ended. Sign in again.",
+        )
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    url = upstream_url(session, raw_path, request.scope["query_string"])
+    try:
+        url = upstream_url(session, raw_path, request.scope["query_string"])
+    except BridgeError as error:
+        if error.error == "forbidden_host":
+            bridge.audit.emit(
+                Event.PROXY_TARGET_REFUSED,
+                Outcome.REFUSED,
+                client_id=grant.client_id,
+                ib_user_id=ib_user_id,
+                grant_id=grant.grant_id,
+            )
+        raise
     cap = bridge.settings.proxy_max_upload_bytes
     declared = headers.get("content-length", "")
     if cap and declared.isdigit() and int(declared) > cap:

@@ -8,7 +8,8 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..bridge import bridge_of
+from ..audit import Event, Outcome
+from ..bridge import Bridge, bridge_of
 from ..errors import BridgeError
 from ..oauth.requests import BridgeJsonRequest
 from ..oauth.server import OAuthResponse
@@ -57,7 +58,30 @@ async def register(request: Request) -> Response:
     metadata = await read_json_object(request, MAX_BODY_BYTES)
     oauth_request = BridgeJsonRequest("POST", str(request.url), request.headers, metadata)
     answer = await bridge.oauth.endpoint_response("client_registration", oauth_request)
+    _audit(bridge, answer)
     return _response(answer)
+
+
+def _audit(bridge: Bridge, answer: OAuthResponse) -> None:
+    """`client.registered`: the new client's id, or the refusal's error code. Nothing else of
+    the answer (it holds the client secret)."""
+    try:
+        body = json.loads(answer.body or "{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    if answer.status_code == 201:
+        client_id = body.get("client_id")
+        bridge.audit.emit(
+            Event.CLIENT_REGISTERED, client_id=client_id if isinstance(client_id, str) else None
+        )
+    else:
+        error = body.get("error")
+        bridge.audit.emit(
+            Event.CLIENT_REGISTERED,
+            Outcome.FAILURE,
+            reason=error if isinstance(error, str) else None,
+        )
 
 
 def _response(answer: OAuthResponse) -> Response:

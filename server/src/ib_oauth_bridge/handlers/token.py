@@ -15,7 +15,7 @@ from ..oauth.requests import BridgeOAuth2Request
 from ..oauth.server import OAuthResponse
 from .errors import NO_STORE
 from .forms import read_form
-from .limits import limit_address, limit_client
+from .limits import enforce_fraud_block, limit_address, limit_client
 
 
 async def _form_request(request: Request) -> BridgeOAuth2Request:
@@ -47,6 +47,7 @@ def _response(answer: OAuthResponse) -> Response:
 async def token(request: Request) -> Response:
     bridge = bridge_of(request)
     oauth_request = await _form_request(request)
+    enforce_fraud_block(bridge, oauth_request)
     resource = oauth_request.form.get("resource")
     if resource is not None and not bridge.login.resource_allowed(resource):
         raise BridgeError(400, "invalid_target", "The requested resource is not served here.")

@@ -24,6 +24,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 
+from ..audit import Event, Outcome
 from ..store.records import AuthorizationCode, Grant, RefreshToken, secret_hash
 from .clients import Client
 from .tokens import AuthorizedUser, random_token
@@ -169,6 +170,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 nonce=data.get("nonce"),
             ),
         )
+        server.audit.emit(
+            Event.CODE_ISSUED,
+            client_id=request.client.get_client_id(),
+            ib_user_id=user.grant.user.get("sub"),
+            grant_id=user.grant.grant_id,
+        )
 
     def query_authorization_code(self, code: str, client: Client) -> IssuedCode | None:
         server = self.server
@@ -178,6 +185,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if not consumed.first_use:
             # RFC 6749 4.1.2: a code used twice revokes what it issued.
+            server.audit.emit(
+                Event.CODE_REUSE,
+                Outcome.REVOKED,
+                client_id=record.client_id,
+                grant_id=record.grant_id,
+            )
             server.call(server.end_grant, record.grant_id, "authorization code replayed")
             return None
         if record.client_id != client.client_id:
@@ -196,7 +209,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: IssuedCode) -> AuthorizedUser | None:
         grant = self.server.call(self.server.live_grant, authorization_code.record.grant_id)
-        return AuthorizedUser(grant) if grant else None
+        return AuthorizedUser(grant) if grant and grant_use_allowed(self.server, grant) else None
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -228,8 +241,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not consumed.first_use:
             repeat = server.call(server.rotation_retry, key, record, self.request.client)
             if repeat is None:
+                # RFC 9700 4.14.2: the grant is revoked; the fraud rules raise the alert.
+                server.audit.emit(
+                    Event.TOKEN_REFRESH_REUSE,
+                    Outcome.REVOKED,
+                    client_id=record.client_id,
+                    grant_id=record.grant_id,
+                )
                 server.call(server.end_grant, record.grant_id, "refresh token replayed")
                 return None
+            server.audit.emit(
+                Event.TOKEN_REFRESH_GRACE, client_id=record.client_id, grant_id=record.grant_id
+            )
             self._repeat = repeat
             return IssuedRefreshToken(record)
         self._consumed_key = key
@@ -238,6 +261,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if grant.refresh_count >= server.settings.max_refreshes:
             server.call(server.end_grant, grant.grant_id, "refresh limit reached")
+            return None
+        if not grant_use_allowed(server, grant):
             return None
         return IssuedRefreshToken(record, grant)
 
@@ -265,3 +290,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 def grant_is_idle(grant: Grant, idle_timeout: int, now: float) -> bool:
     return now - grant.last_used_at > idle_timeout
+
+
+def grant_use_allowed(server: AuthorizationServer, grant: Grant) -> bool:
+    """Tell the fraud rules of a use of `grant` from the current request's address; False
+    (the grant ended) when one used from too many addresses is to be revoked."""
+    verdict = server.audit.grant_used(
+        grant.grant_id, client_id=grant.client_id, ib_user_id=grant.user.get("sub")
+    )
+    if verdict.revoke:
+        server.call(server.end_grant, grant.grant_id, "used from too many addresses")
+        return False
+    return True

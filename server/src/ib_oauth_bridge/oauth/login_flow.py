@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
+from ..audit import Audit, Event, Outcome
 from ..clock import Clock
 from ..errors import BridgeError
 from ..ib.browser_login import BrowserLoginClient, IBError, IBLogin, login_page_url
@@ -135,8 +136,10 @@ class LoginFlow:
         host_policy: HostPolicy,
         cipher: SidCipher,
         clock: Clock,
+        audit: Audit,
     ) -> None:
         self.settings = settings
+        self.audit = audit
         self.transactions = transactions
         self.grants = grants
         self.clients = clients
@@ -211,6 +214,7 @@ class LoginFlow:
             address_hash=address_hash,
         )
         await self.transactions.put_transaction(secret_hash(transaction_id), transaction)
+        self.audit.emit(Event.LOGIN_STARTED, client_id=client.client_id)
         return StartedLogin(transaction_id, transaction, client, data.get("platform_url", ""))
 
     def _check_resource(self, request: BridgeOAuth2Request) -> None:
@@ -327,6 +331,12 @@ class LoginFlow:
         try:
             login_token = await self.ib_login.start(platform_url)
         except IBError as exc:
+            self.audit.emit(
+                Event.LOGIN_FAILED,
+                Outcome.FAILURE,
+                client_id=claimed.client_id,
+                reason="ib_timeout" if exc.timeout else "ib_unavailable",
+            )
             if exc.timeout:
                 raise BridgeError(504, "gateway_timeout", str(exc)) from None
             raise BridgeError(502, "bad_gateway", str(exc)) from None
@@ -352,6 +362,7 @@ class LoginFlow:
         key = secret_hash(transaction_id)
         now = self.clock()
         if now - transaction.started_at > self.settings.ib_login_token_ttl:
+            self.audit.emit(Event.LOGIN_EXPIRED, Outcome.FAILURE, client_id=transaction.client_id)
             return await self._finish(key, transaction, status=LoginStatus.EXPIRED)
         max_ib_calls = self.settings.login_max_ib_calls
         if transaction.ib_calls >= max_ib_calls:
@@ -373,6 +384,15 @@ class LoginFlow:
             grant, location = await self._complete(claimed, login)
         except (PlatformURLError, OAuth2Error) as exc:
             log.warning("login could not be completed", extra={"reason": type(exc).__name__})
+            self.audit.emit(
+                Event.LOGIN_FAILED,
+                Outcome.FAILURE,
+                client_id=claimed.client_id,
+                ib_user_id=login.user_uuid or None,
+                reason="api_host_refused"
+                if isinstance(exc, PlatformURLError)
+                else "authorization_replay_failed",
+            )
             return await self._finish(
                 key,
                 claimed,
@@ -386,6 +406,12 @@ class LoginFlow:
         done = dataclasses.replace(claimed, status=LoginStatus.DONE, redirect_to=sealed, error=None)
         if await self.transactions.finish_transaction(key, done):
             log.info("login completed", extra={"client_id": done.client_id, "grant_id": grant_id})
+            self.audit.emit(
+                Event.LOGIN_COMPLETED,
+                client_id=done.client_id,
+                ib_user_id=login.user_uuid or None,
+                grant_id=grant_id,
+            )
             # A registration that has signed someone in is in use: it no longer expires.
             await self.clients.mark_used(done.client_id)
             return done
@@ -540,6 +566,7 @@ class LoginFlow:
             if grant_id is not None:
                 await self.oauth.end_grant(grant_id, "the user cancelled the signed-in sign-in")
         await self.transactions.delete_transaction(secret_hash(transaction_id))
+        self.audit.emit(Event.LOGIN_CANCELLED, Outcome.FAILURE, client_id=transaction.client_id)
         return self.error_redirect(
             transaction.redirect_uri,
             "access_denied",

@@ -48,6 +48,10 @@ class BridgeOAuth2Request(OAuth2Request):
         self._query = tuple(query)
         self._form = tuple(form)
         self.payload = PairsPayload([*self._query, *self._form])
+        # Set by Authlib's `after_authenticate_client` signal (server.send_signal): the client
+        # that proved who it is at /token, and whether it did so with a secret.
+        self.authenticated_client_id: str | None = None
+        self.authenticated_with_secret = False
 
     @property
     def args(self) -> dict[str, str]:

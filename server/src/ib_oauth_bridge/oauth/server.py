@@ -26,6 +26,7 @@ from authlib.oauth2.rfc6749.grants import AuthorizationEndpointMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc9207 import IssuerParameter
 
+from ..audit import Audit, Event, Outcome
 from ..clock import Clock
 from ..settings import Settings
 from ..store.crypto import SidCipher, SidDecryptionError, seal_text, unseal_text
@@ -99,9 +100,11 @@ class AuthorizationServer(_AuthorizationServer):
         keys: SigningKeys,
         cipher: SidCipher,
         clock: Clock,
+        audit: Audit,
     ) -> None:
         super().__init__(scopes_supported=list(SUPPORTED_SCOPES))
         self.settings = settings
+        self.audit = audit
         self.grants = grants
         self.codes = codes
         self.refresh_tokens = refresh_tokens
@@ -158,7 +161,30 @@ class AuthorizationServer(_AuthorizationServer):
         response: OAuthResponse = await anyio.to_thread.run_sync(
             self.create_token_response, request
         )
+        if response.status_code == 400 and request.payload.grant_type == "authorization_code":
+            self._audit_failed_exchange(request, response)
         return response
+
+    def _audit_failed_exchange(self, request: BridgeOAuth2Request, response: OAuthResponse) -> None:
+        """A code exchange refused for its code, redirect URI or PKCE verifier (not for a
+        malformed request): audited, and counted by the fraud rules against the address and,
+        when it authenticated with a secret, the client."""
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return
+        error = body.get("error") if isinstance(body, dict) else None
+        description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+        pkce = "code_verifier" in description or "Code challenge" in description
+        if error != "invalid_grant" and not (error == "invalid_request" and pkce):
+            return
+        self.audit.emit(
+            Event.CODE_EXCHANGE_FAILED,
+            Outcome.FAILURE,
+            client_id=request.authenticated_client_id,
+            client_authenticated=request.authenticated_with_secret,
+            reason="pkce" if pkce else "invalid_grant",
+        )
 
     async def endpoint_response(
         self, name: str, request: BridgeOAuth2Request | BridgeJsonRequest
@@ -224,16 +250,27 @@ class AuthorizationServer(_AuthorizationServer):
         return self.call(self.clients.get, client_id)
 
     def save_token(self, token: dict[str, Any], request: BridgeOAuth2Request) -> None:
-        refreshed = request.payload.grant_type == "refresh_token"
-        self.call(self._save_token, token, request.user, request.client, refreshed)
+        grant_type = request.payload.grant_type or ""
+        self.call(self._save_token, token, request.user, request.client, grant_type)
 
     async def _save_token(
-        self, token: dict[str, Any], user: AuthorizedUser, client: Client, refreshed: bool
+        self, token: dict[str, Any], user: AuthorizedUser, client: Client, grant_type: str
     ) -> None:
         """Record the use of the grant (one more refresh when this is one) and keep the new
         refresh token's hash: one trip from Authlib's thread to the store, one grant write."""
         now = self.clock()
+        refreshed = grant_type == "refresh_token"
         await self.grants.touch_grant(user.grant.grant_id, last_used_at=now, refreshed=refreshed)
+        event = {
+            "authorization_code": Event.CODE_EXCHANGED,
+            "refresh_token": Event.TOKEN_REFRESHED,
+        }.get(grant_type, Event.TOKEN_EXCHANGED)
+        self.audit.emit(
+            event,
+            client_id=client.get_client_id(),
+            ib_user_id=ib_user_of(user.grant),
+            grant_id=user.grant.grant_id,
+        )
         refresh_token = token.get("refresh_token")
         if refresh_token:
             expires_at = min(
@@ -262,7 +299,24 @@ class AuthorizationServer(_AuthorizationServer):
         return OAuthResponse(status_code, body, {name.lower(): value for name, value in headers})
 
     def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
-        """Authlib's signals (client authenticated, token revoked): nothing listens yet."""
+        """Authlib's signals: `after_authenticate_client` (a grant at /token authenticated its
+        client: remembered on the request, for the audit of a failed exchange and the fraud
+        rule that counts it per confidential client) and `after_revoke_token` (RFC 7009)."""
+        if name == "after_authenticate_client":
+            grant = kwargs.get("grant")
+            client = kwargs.get("client")
+            request = getattr(grant, "request", None)
+            if isinstance(request, BridgeOAuth2Request) and isinstance(client, Client):
+                request.authenticated_client_id = client.client_id
+                method = client.token_endpoint_auth_method
+                request.authenticated_with_secret = method != "none"
+        elif name == "after_revoke_token":
+            token = kwargs.get("token")
+            self.audit.emit(
+                Event.TOKEN_REVOKED,
+                client_id=getattr(token, "client_id", None),
+                grant_id=getattr(token, "grant_id", None),
+            )
 
     # The bridge's own grant lifecycle -------------------------------------------------------
 
@@ -289,6 +343,9 @@ class AuthorizationServer(_AuthorizationServer):
         for listener in self.grant_listeners:
             listener(grant_id)
         log.info("grant revoked", extra={"grant_id": grant_id, "reason": reason})
+        self.audit.emit(
+            Event.GRANT_ENDED, Outcome.REVOKED, grant_id=grant_id, reason=reason_code(reason)
+        )
 
     # Refresh with grace: an idempotent retry of the last rotation -------------------------
 
@@ -336,3 +393,14 @@ class AuthorizationServer(_AuthorizationServer):
             return None
         token["expires_in"] = max(1, int(expires_at - self.clock()))
         return token
+
+
+def reason_code(text: str) -> str:
+    """A reason written for people in the bridge's own source as an audit reason code."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:64] or "other"
+
+
+def ib_user_of(grant: Grant) -> str | None:
+    """The IB user's id (IB's user UUID, the `sub` of the bridge's tokens) behind a grant."""
+    value = grant.user.get("sub")
+    return str(value) if value else None

@@ -42,7 +42,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from .clients import Client
-from .grants import InvalidTargetError
+from .grants import InvalidTargetError, grant_use_allowed
 from .tokens import AccessTokenClaims, ActingUser, InvalidAccessToken
 
 if TYPE_CHECKING:
@@ -87,7 +87,11 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             raise InvalidRequestError(f"subject_token_type must be {ACCESS_TOKEN_TYPE}.")
         claims = self._subject_claims(subject_token, client.resource)
         grant = self.server.call(self.server.live_grant, claims.grant_id)
-        if grant is None or not claims.issued_under(grant):
+        if (
+            grant is None
+            or not claims.issued_under(grant)
+            or not grant_use_allowed(self.server, grant)
+        ):
             raise InvalidRequestError(
                 "The sign-in behind the subject_token has ended (signed out, revoked or expired)."
             )
