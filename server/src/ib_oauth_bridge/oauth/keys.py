@@ -1,19 +1,38 @@
-"""Signing keys for access tokens (RFC 9068 JWTs, ES256) and the JWK Set that publishes them.
+"""Signing keys for access and ID tokens (RFC 9068 JWTs, ES256) and the JWK Set that publishes
+them: a key ring with one current key and the previous ones.
 
-The current key signs; previous keys only verify, so tokens minted before a rotation stay valid
-until they expire. Keys come from settings (a private JWK, inline or in a file).
+The current key signs; previous keys only verify (and stay in /jwks.json), so tokens minted
+before a rotation stay valid until they expire. A previous key may carry `retire_after` (Unix
+seconds): from then on it is neither published nor accepted. `ib-oauth-bridge keys
+rotate-signing` sets it to the rotation time plus the longest access-token lifetime plus a
+margin, by which time every token it signed has expired. A previous key without one stays until
+it is removed by hand.
+
+Keys come from settings: `IB_BRIDGE_SIGNING_KEY` (a private JWK, inline or in a file) and
+`IB_BRIDGE_PREVIOUS_SIGNING_KEYS` (inline JSON, a JWK or a JWK Set, or comma-separated paths of
+files holding one). When some are files, the ring reads them again when they change (looked at
+at most every `keyfiles.CHECK_INTERVAL` seconds), so a rotation needs no restart.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import ECKey, KeySet
 
+from ..clock import Clock, system_clock
+from ..store.keyfiles import FileWatch
+
 ALGORITHM = "ES256"
+RETIRE_AFTER = "retire_after"  # the member of a previous key's JWK that says when it goes
+
+log = logging.getLogger("ib_oauth_bridge.keys")
 
 
 class SigningKeyError(ValueError):
@@ -28,9 +47,23 @@ def generate_signing_key() -> ECKey:
 
 def load_private_jwk(value: str) -> ECKey:
     """A private EC P-256 JWK given inline as JSON or as the path of a file holding it."""
-    text = value if value.lstrip().startswith("{") else _read_file(value)
+    text = value if is_inline_json(value) else _read_file(value)
     try:
-        data: dict[str, Any] = json.loads(text)
+        data = json.loads(text)
+    except ValueError:
+        raise SigningKeyError("the signing key is not valid JSON") from None
+    return _import_private_jwk(data)
+
+
+def is_inline_json(value: str) -> bool:
+    """Whether a key setting holds JSON itself rather than a file's path."""
+    return value.lstrip().startswith("{")
+
+
+def _import_private_jwk(data: object) -> ECKey:
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
         key = ECKey.import_key(data, parameters={"use": "sig", "alg": ALGORITHM})
     except (ValueError, TypeError) as exc:
         raise SigningKeyError(
@@ -52,24 +85,185 @@ def _read_file(path: str) -> str:
         raise SigningKeyError(f"cannot read key file {path!r}: {exc.strerror}") from None
 
 
-@dataclass(frozen=True)
-class SigningKeys:
+@dataclass(frozen=True, slots=True)
+class PreviousKey:
+    """A key that no longer signs: it verifies, and is published, until `retire_after` (Unix
+    seconds; None: until removed by hand)."""
+
+    key: ECKey
+    retire_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The private JWK with its `retire_after`, as a previous-keys file holds it."""
+        data: dict[str, Any] = dict(self.key.as_dict(private=True))
+        if self.retire_after is not None:
+            data[RETIRE_AFTER] = int(self.retire_after)
+        return data
+
+
+def parse_previous_keys(text: str, source: str) -> list[PreviousKey]:
+    """Previous keys from JSON: one JWK, or a JWK Set (`{"keys": [...]}`), each key with an
+    optional `retire_after`."""
+    try:
+        data = json.loads(text) if text.strip() else {"keys": []}
+    except ValueError:
+        raise SigningKeyError(f"{source} is not valid JSON") from None
+    if isinstance(data, dict) and "keys" in data:
+        items = data["keys"]
+        if not isinstance(items, list):
+            raise SigningKeyError(f"{source}: 'keys' must be a list of JWKs")
+    else:
+        items = [data]
+    keys = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise SigningKeyError(f"{source}: every key must be a JWK object")
+        item = dict(item)
+        retire_after = item.pop(RETIRE_AFTER, None)
+        if retire_after is not None and (
+            isinstance(retire_after, bool) or not isinstance(retire_after, int | float)
+        ):
+            raise SigningKeyError(f"{source}: '{RETIRE_AFTER}' must be a number (Unix seconds)")
+        keys.append(PreviousKey(_import_private_jwk(item), retire_after))
+    return keys
+
+
+def read_previous_keys(value: str) -> list[PreviousKey]:
+    """The previous keys one setting entry names: inline JSON, or a file (missing: none yet,
+    as before the first rotation)."""
+    if is_inline_json(value):
+        return parse_previous_keys(value, "IB_BRIDGE_PREVIOUS_SIGNING_KEYS")
+    try:
+        text = Path(value).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read key file {value!r}: {exc.strerror}") from None
+    return parse_previous_keys(text, f"key file {value!r}")
+
+
+def dump_previous_keys(keys: Iterable[PreviousKey]) -> str:
+    return json.dumps({"keys": [key.to_dict() for key in keys]}, indent=2) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeySource:
+    """Where the signing keys come from: the two settings, as given."""
+
+    signing_key: str
+    previous: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        values = (self.signing_key, *self.previous)
+        return tuple(Path(v) for v in values if not is_inline_json(v))
+
+    def load(self) -> tuple[ECKey, tuple[PreviousKey, ...]]:
+        current = load_private_jwk(self.signing_key)
+        previous: dict[str, PreviousKey] = {}
+        for entry in self.previous:
+            for key in read_previous_keys(entry):
+                if key.key.kid != current.kid:  # mid-rotation, a key may be in both files
+                    previous.setdefault(key.key.kid or "", key)
+        return current, tuple(previous.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The ring as it stands until `valid_until` (the next retirement) or the next reload."""
+
     current: ECKey
-    previous: tuple[ECKey, ...] = ()
+    previous: tuple[ECKey, ...]
+    signing_set: KeySet
+    verification_set: KeySet
+    kids: frozenset[str]
+    valid_until: float
+
+
+class SigningKeys:
+    """The key ring: the current key signs, unretired previous keys verify; all of them are
+    published. Safe to share between the event loop and Authlib's worker threads."""
+
+    def __init__(
+        self,
+        current: ECKey,
+        previous: Iterable[ECKey | PreviousKey] = (),
+        *,
+        clock: Clock = system_clock,
+        source: SigningKeySource | None = None,
+    ) -> None:
+        self._clock = clock
+        self._source = source
+        self._watch = FileWatch(source.files if source else (), clock)
+        self._lock = threading.Lock()
+        self._state: tuple[ECKey, tuple[PreviousKey, ...]] = (
+            current,
+            tuple(p if isinstance(p, PreviousKey) else PreviousKey(p) for p in previous),
+        )
+        self._view = self._make_view()
+
+    @classmethod
+    def from_settings(
+        cls, signing_key: str, previous: tuple[str, ...] = (), *, clock: Clock = system_clock
+    ) -> SigningKeys:
+        source = SigningKeySource(signing_key, previous)
+        current, previous_keys = source.load()
+        return cls(current, previous_keys, clock=clock, source=source)
+
+    def _make_view(self) -> _View:
+        now = self._clock()
+        current, previous = self._state
+        live = [p for p in previous if p.retire_after is None or p.retire_after > now]
+        retirements = [p.retire_after for p in live if p.retire_after is not None]
+        keys = (current, *(p.key for p in live))
+        return _View(
+            current=current,
+            previous=tuple(p.key for p in live),
+            signing_set=KeySet([current]),
+            verification_set=KeySet(list(keys)),
+            kids=frozenset(key.kid or "" for key in keys),
+            valid_until=min(retirements, default=float("inf")),
+        )
+
+    def _current_view(self) -> _View:
+        view = self._view
+        reload = self._watch.changed()
+        if not reload and self._clock() < view.valid_until:
+            return view
+        with self._lock:
+            if reload and self._source is not None:
+                try:
+                    self._state = self._source.load()
+                except SigningKeyError as exc:
+                    log.warning("signing keys not reloaded", extra={"reason": str(exc)})
+                else:
+                    log.info("signing keys reloaded", extra={"kid": self._state[0].kid})
+            self._view = view = self._make_view()
+        return view
+
+    @property
+    def current(self) -> ECKey:
+        return self._current_view().current
+
+    @property
+    def previous(self) -> tuple[ECKey, ...]:
+        """The previous keys not retired yet."""
+        return self._current_view().previous
 
     @property
     def signing_set(self) -> KeySet:
         """Only the current key, so joserfc signs with it and names its kid."""
-        return KeySet([self.current])
+        return self._current_view().signing_set
 
     @property
     def verification_set(self) -> KeySet:
-        return KeySet([self.current, *self.previous])
+        return self._current_view().verification_set
+
+    def knows(self, kid: str | None) -> bool:
+        """Whether a token naming `kid` may still be accepted (the key is not retired)."""
+        return kid is not None and kid in self._current_view().kids
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWK Set served at /jwks.json: public halves only."""
-        return {"keys": [key.as_dict(private=False) for key in (self.current, *self.previous)]}
-
-    @classmethod
-    def from_settings(cls, signing_key: str, previous: tuple[str, ...] = ()) -> SigningKeys:
-        return cls(load_private_jwk(signing_key), tuple(load_private_jwk(p) for p in previous))
+        """The JWK Set served at /jwks.json: public halves only, retired keys left out."""
+        view = self._current_view()
+        return {"keys": [key.as_dict(private=False) for key in (view.current, *view.previous)]}
