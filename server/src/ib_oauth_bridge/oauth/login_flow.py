@@ -33,7 +33,7 @@ from ..errors import BridgeError
 from ..ib.browser_login import BrowserLoginClient, IBError, IBLogin, login_page_url
 from ..ib.platform import HostPolicy, PlatformURLError
 from ..settings import Settings
-from ..store.crypto import SidCipher, seal_text, unseal_text
+from ..store.crypto import SidCipher, SidDecryptionError, seal_text, unseal_text
 from ..store.protocols import GrantStore, TransactionStore
 from ..store.records import Grant, LoginStatus, LoginTransaction, secret_hash
 from .clients import Client, ClientLookup, is_loopback_url
@@ -222,6 +222,18 @@ class LoginFlow:
             )
         return client
 
+    def _unseal(self, sealed: str, *, context: str) -> str:
+        """A sealed text of the transaction, or 410 when no key of the bridge opens it any
+        more (the encryption key was rotated and the previous one dropped mid-login)."""
+        try:
+            return unseal_text(self.cipher, sealed, context=context)
+        except (SidDecryptionError, ValueError):
+            raise BridgeError(
+                410,
+                "login_expired",
+                "This sign-in can no longer be completed. Return to the app and start again.",
+            ) from None
+
     def message_of(self, transaction: LoginTransaction) -> str:
         return transaction.error or MESSAGES.get(transaction.status, "")
 
@@ -230,15 +242,13 @@ class LoginFlow:
         code), or None before that."""
         if transaction.status is not LoginStatus.DONE or not transaction.redirect_to:
             return None
-        return unseal_text(self.cipher, transaction.redirect_to, context=transaction_id)
+        return self._unseal(transaction.redirect_to, context=transaction_id)
 
     def login_url_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
         """IB's sign-in page for a pending login, or None."""
         if transaction.status is not LoginStatus.PENDING or not transaction.platform_url:
             return None
-        login_token = unseal_text(
-            self.cipher, transaction.ib_login_token or "", context=transaction_id
-        )
+        login_token = self._unseal(transaction.ib_login_token or "", context=transaction_id)
         return login_page_url(transaction.platform_url, login_token)
 
     # submit_platform -----------------------------------------------------------------------
@@ -298,7 +308,7 @@ class LoginFlow:
         if claimed is None:  # another request asked IB a moment ago, or the login moved on
             return await self._current(key, transaction)
         assert claimed.platform_url, "a pending transaction has a platform"
-        login_token = unseal_text(self.cipher, claimed.ib_login_token or "", context=transaction_id)
+        login_token = self._unseal(claimed.ib_login_token or "", context=transaction_id)
         try:
             login = await self.ib_login.poll(claimed.platform_url, login_token)
         except IBError as exc:
