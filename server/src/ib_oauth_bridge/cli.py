@@ -260,16 +260,18 @@ def run_reseal(settings: Settings) -> int:
             f"{count.changed} rewritten meanwhile, {count.unreadable} no key opens, "
             f"{count.bound_to_browser} left to expire (bound to a login in progress)"
         )
-    left = sum(c.unreadable + c.bound_to_browser for c in counts.values())
-    if (
-        counts[SealedKind.LOGIN_TOKEN].bound_to_browser
-        or counts[SealedKind.LOGIN_REDIRECT].bound_to_browser
-    ):
+    unreadable = sum(c.unreadable for c in counts.values())
+    in_logins = sum(c.bound_to_browser for c in counts.values())
+    if unreadable:
+        print(f"{unreadable} values no key opens: their sign-ins end when next used")
+    if in_logins:
         print(
-            f"logins in progress finish under the previous key: keep it for "
-            f"{settings.login_ttl} seconds more, then run this again"
+            f"{in_logins} values belong to logins (bound to the browser's login id, which the "
+            f"store does not hold): keep the previous key {settings.login_ttl} seconds more, "
+            "until they have expired"
         )
-    print("nothing left under a previous key" if left == 0 else f"{left} values left")
+    if not unreadable and not in_logins:
+        print("nothing left under a previous key: it can be removed")
     return 0
 
 
