@@ -97,7 +97,7 @@ async def test_rotate_signing_signs_with_the_new_key_and_still_accepts_the_old(
 ) -> None:
     before = await tokens(stack)
     old_kid = kid_of(before["access_token"])
-    rotation = rotate_signing(stack.settings, now=stack.clock())
+    rotation = rotate_signing(stack.settings, now=stack.clock(), publish_ahead=0)
     assert rotation.applied and rotation.previous_key_id == old_kid
     picked_up(stack)
 
@@ -111,12 +111,29 @@ async def test_rotate_signing_signs_with_the_new_key_and_still_accepts_the_old(
     assert kid_of(after["id_token"]) == rotation.new_key_id
 
 
+async def test_a_new_signing_key_is_published_before_it_signs(stack: Stack) -> None:
+    """Caches of /jwks.json (and resource servers that fetch it once a minute at most) know the
+    new key before any token names it."""
+    old_kid = kid_of((await tokens(stack))["access_token"])
+    rotation = rotate_signing(stack.settings, now=stack.clock(), publish_ahead=300)
+    picked_up(stack)
+    assert await published_kids(stack) == {old_kid, rotation.new_key_id}
+    assert kid_of((await tokens(stack))["access_token"]) == old_kid
+    assert rotation.sign_after is not None
+    stack.clock.advance(rotation.sign_after - stack.clock())
+    assert kid_of((await tokens(stack))["access_token"]) == rotation.new_key_id
+    assert await published_kids(stack) == {old_kid, rotation.new_key_id}
+    # The old key signed until sign_after: it stays a token lifetime (and a margin) beyond.
+    assert rotation.retire_after is not None
+    assert rotation.retire_after >= rotation.sign_after + ACCESS_TOKEN_TTL
+
+
 async def test_the_old_signing_key_retires_after_the_longest_token_lifetime(
     stack: Stack, settings_overrides: dict[str, Any]
 ) -> None:
     before = await tokens(stack)
     old_kid = kid_of(before["access_token"])
-    rotation = rotate_signing(stack.settings, now=stack.clock())
+    rotation = rotate_signing(stack.settings, now=stack.clock(), publish_ahead=0)
     picked_up(stack)
     (previous,) = read_previous_keys(settings_overrides["previous_signing_keys"][0])
     assert previous.key.kid == old_kid
@@ -152,7 +169,7 @@ async def test_a_rotation_is_not_seen_before_the_key_files_are_looked_at_again(
     stack: Stack,
 ) -> None:
     before = await published_kids(stack)
-    rotate_signing(stack.settings, now=stack.clock())
+    rotate_signing(stack.settings, now=stack.clock(), publish_ahead=0)
     stack.clock.advance(CHECK_INTERVAL / 2)
     assert await published_kids(stack) == before
     stack.clock.advance(CHECK_INTERVAL / 2)

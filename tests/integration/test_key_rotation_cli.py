@@ -76,7 +76,7 @@ def test_rotating_both_keys_of_a_running_deployment(
     try:
         tokens = exchange(bridge.url, authorize(bridge.url, emulator.platform_url)).json()
         old_kid = kid_of(tokens["access_token"])
-        signing = run_cli("keys", "rotate-signing", env=bridge.env)
+        signing = run_cli("keys", "rotate-signing", "--publish-ahead", "0", env=bridge.env)
         encryption = run_cli("keys", "rotate-encryption", env=bridge.env)
     finally:
         bridge.stop()
@@ -133,7 +133,9 @@ def test_rotating_the_dev_stacks_keys_in_its_data_directory(tmp_path: Path) -> N
     encryption = run_cli("keys", "rotate-encryption", "--data-dir", str(data), env=env)
     assert signing.returncode == 0, signing.stderr
     assert encryption.returncode == 0, encryption.stderr
-    assert json.loads(Path(dev.signing_key).read_text())["kid"] != old_kid
+    new_key = json.loads(Path(dev.signing_key).read_text())
+    assert new_key["kid"] != old_kid
+    assert "sign_after" in new_key  # published ahead by default
     previous = json.loads(Path(dev.previous_signing_keys).read_text())["keys"]
     assert [(k["kid"], "retire_after" in k) for k in previous] == [(old_kid, True)]
     assert Path(dev.encryption_key).read_text().strip() != old_encryption

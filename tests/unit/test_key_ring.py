@@ -85,13 +85,20 @@ def test_rotating_inline_signing_keys_prints_settings_that_work(tmp_path: Path) 
     assert not rotation.applied
     assert list(tmp_path.iterdir()) == []
     rotated = Settings.from_env(rotation.to_set)
+    clock = Clock()
     ring = SigningKeys.from_settings(
-        rotated.signing_key or "", rotated.previous_signing_keys, clock=Clock()
+        rotated.signing_key or "", rotated.previous_signing_keys, clock=clock
     )
+    old_kid = json.loads(old)["kid"]
+    # Published ahead: the old key signs until sign_after, the new one from then on.
+    assert ring.current.kid == old_kid
+    assert [k.kid for k in ring.previous] == [rotation.new_key_id]
+    assert rotation.sign_after is not None
+    clock.now = rotation.sign_after
     assert ring.current.kid == rotation.new_key_id
-    assert [k.kid for k in ring.previous] == [json.loads(old)["kid"]]
+    assert [k.kid for k in ring.previous] == [old_kid]
     assert rotation.retire_after is not None
-    assert rotation.retire_after >= NOW + 600
+    assert rotation.retire_after >= rotation.sign_after + 600
 
 
 def test_a_key_file_without_a_previous_keys_file_is_not_rewritten(tmp_path: Path) -> None:

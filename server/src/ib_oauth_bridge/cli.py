@@ -21,6 +21,7 @@ from . import devsecrets
 from .devib import EmulatorConfig
 from .devib import create_app as create_emulator_app
 from .keyrotation import (
+    PUBLISH_AHEAD,
     ResealCount,
     audit_rotation,
     describe,
@@ -74,9 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="sign with a new key; the old one verifies until the longest token has expired",
     )
     signing.add_argument(
+        "--publish-ahead",
+        type=float,
+        default=PUBLISH_AHEAD,
+        metavar="SECONDS",
+        help=f"publish the new key this long before it signs (default {PUBLISH_AHEAD}: the "
+        "max-age of /jwks.json)",
+    )
+    signing.add_argument(
         "--retire-now",
         action="store_true",
-        help="drop the old key at once (it leaked): tokens it signed stop working",
+        help="the old key leaked: the new key signs at once and the old one is dropped at "
+        "once (tokens it signed stop working)",
     )
     encryption = key_actions.add_parser(
         "rotate-encryption", help="seal with a new key; the old one only decrypts"
@@ -228,7 +238,12 @@ def command_settings(data_dir: Path | None) -> Settings:
 def run_rotation(action: str, settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, "INFO")
     if action == "rotate-signing":
-        rotation = rotate_signing(settings, now=time.time(), retire_now=args.retire_now)
+        rotation = rotate_signing(
+            settings,
+            now=time.time(),
+            publish_ahead=args.publish_ahead,
+            retire_now=args.retire_now,
+        )
     else:
         rotation = rotate_encryption(settings)
     for line in describe(rotation):

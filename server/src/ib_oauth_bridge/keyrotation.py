@@ -25,6 +25,7 @@ from .oauth.keys import (
     PreviousKey,
     SigningKeySource,
     dump_previous_keys,
+    dump_signing_key,
     generate_signing_key,
     is_inline_json,
 )
@@ -43,6 +44,7 @@ from .store.protocols import SealedValueStore
 from .store.records import SealedKind, SealedValue
 
 __all__ = [
+    "PUBLISH_AHEAD",
     "RETIRE_MARGIN",
     "ResealCount",
     "Rotation",
@@ -57,6 +59,9 @@ AUDIT = logging.getLogger("ib_oauth_bridge.audit")
 # between hosts, the verifiers' leeway, and workers that pick the new key up a few seconds
 # late (and so sign with the old one for those seconds).
 RETIRE_MARGIN = 300
+# How long a new signing key is published before it signs: the max-age of /jwks.json, so that
+# a resource server caching the JWK Set has the new key before any token names it.
+PUBLISH_AHEAD = 300
 _PREVIOUS_ENCRYPTION_HEADER = (
     "# Previous encryption keys of the IB OAuth Bridge, newest first. They only decrypt.\n"
     "# Drop a key once `ib-oauth-bridge store reseal` reports nothing left under it.\n"
@@ -74,6 +79,7 @@ class Rotation:
     written: tuple[Path, ...] = ()
     to_set: dict[str, str] = field(default_factory=dict)
     retire_after: float | None = None  # signing: when the previous key leaves the JWKS
+    sign_after: float | None = None  # signing: when the new key starts signing
 
     @property
     def applied(self) -> bool:
@@ -88,16 +94,29 @@ def _single_file(values: Sequence[str], inline: bool) -> Path | None:
     return None
 
 
-def rotate_signing(settings: Settings, *, now: float, retire_now: bool = False) -> Rotation:
-    """A new signing key signs from now on; the old one stays in the JWKS, and verifies, until
-    the longest access-token lifetime (+ `RETIRE_MARGIN`) has passed, or not at all with
-    `retire_now` (a key that leaked). Previous keys already retired are dropped."""
+def rotate_signing(
+    settings: Settings,
+    *,
+    now: float,
+    publish_ahead: float = PUBLISH_AHEAD,
+    retire_now: bool = False,
+) -> Rotation:
+    """A new signing key, published at once and signing `publish_ahead` seconds later (so
+    that caches of /jwks.json know it before a token names it); the old key signs until then
+    and stays in the JWKS, and verifies, until the longest access-token lifetime (+
+    `RETIRE_MARGIN`) has passed after that. With `retire_now` (a key that leaked) the new key
+    signs at once and the old one is dropped at once. Previous keys already retired are
+    dropped from the file."""
     if not settings.signing_key:
         raise SettingsError("IB_BRIDGE_SIGNING_KEY is not set: there is no key to rotate")
+    if publish_ahead < 0:
+        raise SettingsError("--publish-ahead must be 0 or more seconds")
     source = SigningKeySource(settings.signing_key, settings.previous_signing_keys)
-    current, previous = source.load()
+    state = source.load()
+    current, previous = state.newest, state.previous
     new = generate_signing_key()
-    retire_after = now if retire_now else now + settings.access_token_ttl + RETIRE_MARGIN
+    sign_after = now if retire_now else now + publish_ahead
+    retire_after = now if retire_now else sign_after + settings.access_token_ttl + RETIRE_MARGIN
     kept = [p for p in previous if p.retire_after is None or p.retire_after > now]
     updated = dump_previous_keys([PreviousKey(current, retire_after), *kept])
     signing_file = None if is_inline_json(settings.signing_key) else Path(settings.signing_key)
@@ -105,8 +124,14 @@ def rotate_signing(settings: Settings, *, now: float, retire_now: bool = False) 
         settings.previous_signing_keys,
         any(is_inline_json(v) for v in settings.previous_signing_keys),
     )
-    new_jwk = json.dumps(new.as_dict(private=True))
-    rotation = Rotation("signing", new.kid or "", current.kid or "", retire_after=retire_after)
+    new_jwk = dump_signing_key(new, sign_after if sign_after > now else None)
+    rotation = Rotation(
+        "signing",
+        new.kid or "",
+        current.kid or "",
+        retire_after=retire_after,
+        sign_after=sign_after,
+    )
     if signing_file is None or previous_file is None:
         compact = json.dumps(json.loads(updated), separators=(",", ":"))
         return replace(
@@ -163,6 +188,8 @@ def audit_rotation(rotation: Rotation) -> None:
         "kid": rotation.new_key_id,
         "previous_kid": rotation.previous_key_id,
     }
+    if rotation.sign_after is not None:
+        fields["sign_after"] = int(rotation.sign_after)
     if rotation.retire_after is not None:
         fields["retire_after"] = int(rotation.retire_after)
     AUDIT.info("key rotated", extra=fields)
@@ -178,7 +205,10 @@ def describe(rotation: Rotation) -> list[str]:
         ]
     lines = [f"wrote {path}" for path in rotation.written]
     if rotation.kind == "signing":
-        lines.append(f"signing key {rotation.new_key_id} now signs")
+        lines.append(
+            f"signing key {rotation.new_key_id} is published now and signs from "
+            f"sign_after={int(rotation.sign_after or 0)}"
+        )
         lines.append(
             f"previous key {rotation.previous_key_id} stays in /jwks.json until "
             f"retire_after={int(rotation.retire_after or 0)}"

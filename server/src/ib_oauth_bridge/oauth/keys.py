@@ -31,6 +31,7 @@ from ..store.keyfiles import FileWatch
 
 ALGORITHM = "ES256"
 RETIRE_AFTER = "retire_after"  # the member of a previous key's JWK that says when it goes
+SIGN_AFTER = "sign_after"  # the member of a new signing key's JWK: published now, signs then
 
 log = logging.getLogger("ib_oauth_bridge.keys")
 
@@ -47,12 +48,35 @@ def generate_signing_key() -> ECKey:
 
 def load_private_jwk(value: str) -> ECKey:
     """A private EC P-256 JWK given inline as JSON or as the path of a file holding it."""
+    return load_signing_key(value)[0]
+
+
+def load_signing_key(value: str) -> tuple[ECKey, float | None]:
+    """The signing key (inline JSON or a file) and its `sign_after`, if it has one."""
     text = value if is_inline_json(value) else _read_file(value)
     try:
         data = json.loads(text)
     except ValueError:
         raise SigningKeyError("the signing key is not valid JSON") from None
-    return _import_private_jwk(data)
+    sign_after = _pop_time(data, SIGN_AFTER, "the signing key")
+    return _import_private_jwk(data), sign_after
+
+
+def _pop_time(data: object, name: str, source: str) -> float | None:
+    """Remove the time member `name` (Unix seconds) from a JWK object and return it."""
+    if not isinstance(data, dict):
+        return None
+    value = data.pop(name, None)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise SigningKeyError(f"{source}: '{name}' must be a number (Unix seconds)")
+    return None if value is None else float(value)
+
+
+def dump_signing_key(key: ECKey, sign_after: float | None = None) -> str:
+    data: dict[str, Any] = dict(key.as_dict(private=True))
+    if sign_after is not None:
+        data[SIGN_AFTER] = int(sign_after)
+    return json.dumps(data)
 
 
 def is_inline_json(value: str) -> bool:
@@ -119,11 +143,7 @@ def parse_previous_keys(text: str, source: str) -> list[PreviousKey]:
         if not isinstance(item, dict):
             raise SigningKeyError(f"{source}: every key must be a JWK object")
         item = dict(item)
-        retire_after = item.pop(RETIRE_AFTER, None)
-        if retire_after is not None and (
-            isinstance(retire_after, bool) or not isinstance(retire_after, int | float)
-        ):
-            raise SigningKeyError(f"{source}: '{RETIRE_AFTER}' must be a number (Unix seconds)")
+        retire_after = _pop_time(item, RETIRE_AFTER, source)
         keys.append(PreviousKey(_import_private_jwk(item), retire_after))
     return keys
 
@@ -158,14 +178,24 @@ class SigningKeySource:
         values = (self.signing_key, *self.previous)
         return tuple(Path(v) for v in values if not is_inline_json(v))
 
-    def load(self) -> tuple[ECKey, tuple[PreviousKey, ...]]:
-        current = load_private_jwk(self.signing_key)
+    def load(self) -> KeyState:
+        current, sign_after = load_signing_key(self.signing_key)
         previous: dict[str, PreviousKey] = {}
         for entry in self.previous:
             for key in read_previous_keys(entry):
                 if key.key.kid != current.kid:  # mid-rotation, a key may be in both files
                     previous.setdefault(key.key.kid or "", key)
-        return current, tuple(previous.values())
+        return KeyState(current, tuple(previous.values()), sign_after)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """The keys as configured: the newest key (signing from `sign_after`, when set; until
+    then the first unretired previous key signs) and the previous ones, newest first."""
+
+    newest: ECKey
+    previous: tuple[PreviousKey, ...] = ()
+    sign_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +212,9 @@ class _View:
 
 class SigningKeys:
     """The key ring: the current key signs, unretired previous keys verify; all of them are
-    published. Safe to share between the event loop and Authlib's worker threads."""
+    published. A new key with `sign_after` is published (and verifies) at once and signs from
+    then on, so that caches of /jwks.json know it before any token names it. Safe to share
+    between the event loop and Authlib's worker threads."""
 
     def __init__(
         self,
@@ -191,14 +223,16 @@ class SigningKeys:
         *,
         clock: Clock = system_clock,
         source: SigningKeySource | None = None,
+        sign_after: float | None = None,
     ) -> None:
         self._clock = clock
         self._source = source
         self._watch = FileWatch(source.files if source else (), clock)
         self._lock = threading.Lock()
-        self._state: tuple[ECKey, tuple[PreviousKey, ...]] = (
+        self._state = KeyState(
             current,
             tuple(p if isinstance(p, PreviousKey) else PreviousKey(p) for p in previous),
+            sign_after,
         )
         self._view = self._make_view()
 
@@ -207,22 +241,29 @@ class SigningKeys:
         cls, signing_key: str, previous: tuple[str, ...] = (), *, clock: Clock = system_clock
     ) -> SigningKeys:
         source = SigningKeySource(signing_key, previous)
-        current, previous_keys = source.load()
-        return cls(current, previous_keys, clock=clock, source=source)
+        state = source.load()
+        return cls(
+            state.newest, state.previous, clock=clock, source=source, sign_after=state.sign_after
+        )
 
     def _make_view(self) -> _View:
         now = self._clock()
-        current, previous = self._state
-        live = [p for p in previous if p.retire_after is None or p.retire_after > now]
-        retirements = [p.retire_after for p in live if p.retire_after is not None]
-        keys = (current, *(p.key for p in live))
+        state = self._state
+        live = [p for p in state.previous if p.retire_after is None or p.retire_after > now]
+        changes = [p.retire_after for p in live if p.retire_after is not None]
+        current = state.newest
+        if state.sign_after is not None and state.sign_after > now:
+            changes.append(state.sign_after)
+            if live:  # published ahead: the key it replaces signs until then
+                current = live[0].key
+        keys = (state.newest, *(p.key for p in live))
         return _View(
             current=current,
-            previous=tuple(p.key for p in live),
+            previous=tuple(key for key in keys if key is not current),
             signing_set=KeySet([current]),
             verification_set=KeySet(list(keys)),
             kids=frozenset(key.kid or "" for key in keys),
-            valid_until=min(retirements, default=float("inf")),
+            valid_until=min(changes, default=float("inf")),
         )
 
     def _current_view(self) -> _View:
@@ -237,7 +278,7 @@ class SigningKeys:
                 except SigningKeyError as exc:
                     log.warning("signing keys not reloaded", extra={"reason": str(exc)})
                 else:
-                    log.info("signing keys reloaded", extra={"kid": self._state[0].kid})
+                    log.info("signing keys reloaded", extra={"kid": self._state.newest.kid})
             self._view = view = self._make_view()
         return view
 
