@@ -3,10 +3,13 @@ them: a key ring with one current key and the previous ones.
 
 The current key signs; previous keys only verify (and stay in /jwks.json), so tokens minted
 before a rotation stay valid until they expire. A previous key may carry `retire_after` (Unix
-seconds): from then on it is neither published nor accepted. `ib-oauth-bridge keys
-rotate-signing` sets it to the rotation time plus the longest access-token lifetime plus a
-margin, by which time every token it signed has expired. A previous key without one stays until
-it is removed by hand.
+seconds): from then on it is neither published nor accepted. A new signing key may carry
+`sign_after`: it is published (and accepted) at once and signs only from then on, the first
+previous key signing until then, so that caches of the JWK Set know a key before any token names
+it. `ib-oauth-bridge keys rotate-signing` sets `sign_after` to the rotation time plus the max-age
+of /jwks.json, and the old key's `retire_after` to that plus the longest access-token lifetime
+plus a margin, by which time every token it signed has expired. A previous key without
+`retire_after` stays until it is removed by hand.
 
 Keys come from settings: `IB_BRIDGE_SIGNING_KEY` (a private JWK, inline or in a file) and
 `IB_BRIDGE_PREVIOUS_SIGNING_KEYS` (inline JSON, a JWK or a JWK Set, or comma-separated paths of
