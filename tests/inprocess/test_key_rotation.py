@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -98,7 +99,8 @@ async def test_rotate_signing_signs_with_the_new_key_and_still_accepts_the_old(
     before = await tokens(stack)
     old_kid = kid_of(before["access_token"])
     rotation = rotate_signing(stack.settings, now=stack.clock(), publish_ahead=0)
-    assert rotation.applied and rotation.previous_key_id == old_kid
+    assert rotation.applied
+    assert rotation.previous_key_id == old_kid
     picked_up(stack)
 
     assert await published_kids(stack) == {old_kid, rotation.new_key_id}
@@ -187,7 +189,8 @@ async def test_rotate_encryption_reseal_on_use_then_store_reseal_then_drop_the_o
     old_id = sid_key_ids(stack)[used_id]
 
     rotation = rotate_encryption(stack.settings)
-    assert rotation.applied and rotation.previous_key_id == old_id.hex()
+    assert rotation.applied
+    assert rotation.previous_key_id == old_id.hex()
     picked_up(stack)
     new_id = bytes.fromhex(rotation.new_key_id)
     assert sid_key_ids(stack) == {used_id: old_id, unused_id: old_id}
@@ -207,7 +210,7 @@ async def test_rotate_encryption_reseal_on_use_then_store_reseal_then_drop_the_o
     assert (again[SealedKind.GRANT_SID].resealed, again[SealedKind.GRANT_SID].current) == (0, 2)
 
     # The old key dropped: every grant still works, from the store (not a cached session).
-    Path(settings_overrides["previous_encryption_keys"][0]).unlink()
+    os.unlink(settings_overrides["previous_encryption_keys"][0])
     picked_up(stack)
     for token, grant_id in ((used, used_id), (unused, unused_id)):
         stack.bridge.sessions.evict(grant_id)
@@ -225,7 +228,7 @@ async def test_store_reseal_reseals_refresh_successors(stack: Stack) -> None:
     counts = await reseal_store(stack.store, stack.bridge.cipher)
     assert counts[SealedKind.REFRESH_SUCCESSOR].resealed == 1
     # The retry within the grace window still gets its answer, now under the new key alone.
-    Path(stack.settings.previous_encryption_keys[0]).unlink()
+    os.unlink(stack.settings.previous_encryption_keys[0])
     picked_up(stack)
     retry = await refresh(stack, token["refresh_token"])
     assert retry.status_code == 200, retry.text
