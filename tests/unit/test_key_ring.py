@@ -168,3 +168,21 @@ def test_the_audit_line_names_keys_never_their_material(
     assert not any(d in caplog.text for d in private_d)
     assert signing.stat().st_mode & 0o777 == 0o600
     assert previous.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_dev_data_directory_from_before_key_files_keeps_its_keys(tmp_path: Path) -> None:
+    """`dev` restarted on an older data directory signs everyone out of nothing: its inline
+    keys move to the key files, and no copy is left behind in dev-secrets.json."""
+    from ib_oauth_bridge import devsecrets
+
+    signing, encryption = jwk(), encode_key(SidCipher.generate_key())
+    old = {"signing_key": signing, "encryption_key": encryption, "cookie_secret": "c" * 40}
+    (tmp_path / devsecrets.FILE_NAME).write_text(json.dumps(old))
+    dev = devsecrets.load_or_create(tmp_path)
+    assert json.loads(Path(dev.signing_key).read_text()) == json.loads(signing)
+    assert Path(dev.encryption_key).read_text().strip() == encryption
+    assert dev.cookie_secret == "c" * 40
+    left = json.loads((tmp_path / devsecrets.FILE_NAME).read_text())
+    assert left == {"cookie_secret": "c" * 40}
+    assert (tmp_path / devsecrets.FILE_NAME).stat().st_mode & 0o777 == 0o600
+    assert devsecrets.load_or_create(tmp_path) == dev  # and the next start reads the same
