@@ -17,7 +17,7 @@ import pytest
 
 from ib_oauth_bridge.devib.config import DemoUser, EmulatorConfig
 from ib_oauth_bridge.oauth.login_flow import SignedIn
-from ib_oauth_bridge.store.crypto import seal_text
+from ib_oauth_bridge.store.crypto import seal_text, unseal_text
 from inprocess_flow import (
     LOOPBACK_REDIRECT,
     Authorized,
@@ -141,7 +141,9 @@ async def test_a_transaction_sealed_as_a_bare_location_still_reads(stack: Stack)
     """A DONE transaction written by the bridge before the identity was kept."""
     cipher = stack.bridge.login.cipher
     location = f"{LOOPBACK_REDIRECT}?code=abc&state=s&iss=x"
-    signed = SignedIn.unseal(cipher, seal_text(cipher, location, context="t-1"), "t-1")
+    signed = SignedIn.from_text(
+        unseal_text(cipher, seal_text(cipher, location, context="t-1"), context="t-1")
+    )
     assert signed == SignedIn(location=location)
     assert signed.identity() == {"name": None, "email": None}
 

@@ -6,10 +6,9 @@ is global. Tests build one with a fake clock, their own store, and IB reached in
 
 from __future__ import annotations
 
-import base64
+import logging
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from pathlib import Path
 
 import httpx
 from starlette.requests import HTTPConnection
@@ -23,7 +22,7 @@ from .ib.session import IBSession, SessionCache
 from .ib.upstream import Upstream
 from .oauth.cimd import MetadataDocuments
 from .oauth.clients import ClientLookup
-from .oauth.keys import SigningKeys
+from .oauth.keys import SigningKeyError, SigningKeys
 from .oauth.login_flow import LoginFlow
 from .oauth.registration import ClientRegistrationEndpoint
 from .oauth.server import AuthorizationServer
@@ -32,8 +31,16 @@ from .outbound import AddressGuard, SafeFetcher, pinned_transport
 from .ratelimit import BridgeLimits
 from .settings import Settings, SettingsError
 from .store import Store, open_store
-from .store.crypto import SidCipher, SidDecryptionError
+from .store.crypto import (
+    EncryptionKeyError,
+    EncryptionKeySource,
+    SidCipher,
+    SidDecryptionError,
+)
+from .store.records import Grant, SealedKind, SealedValue
 from .web.login_cookie import LoginCookie
+
+log = logging.getLogger("ib_oauth_bridge.keys")
 
 
 @dataclass
@@ -72,8 +79,7 @@ class Bridge:
         store = store or open_store(settings.effective_store_url, clock=clock)
         limits = BridgeLimits.from_settings(settings, secret=settings.cookie_secret)
         audit = Audit.from_settings(settings, clock, address_key=limits.rates.address_hash)
-        keys = SigningKeys.from_settings(settings.signing_key, settings.previous_signing_keys)
-        cipher = SidCipher(decode_key(settings.encryption_key))
+        keys, cipher = open_keys(settings, clock)
         timeout = httpx.Timeout(
             settings.upstream_timeout, connect=settings.upstream_connect_timeout
         )
@@ -185,6 +191,8 @@ class Bridge:
             raise BearerAuthError("The IntelligenceBank session has ended. Sign in again.")
         try:
             sid = self.cipher.decrypt(grant.sid_ciphertext, grant_id=grant.grant_id)
+            if not self.cipher.sealed_with_current_key(grant.sid_ciphertext):
+                await self._reseal_sid(grant, sid)
         except SidDecryptionError:
             # Sealed with a key this bridge no longer holds: the grant cannot be used again.
             await self.oauth.end_grant(grant.grant_id, "the sid cannot be decrypted")
@@ -196,27 +204,35 @@ class Bridge:
         self.sessions.put(session, min(grant.session_expires_at, idle_until))
         return session
 
+    async def _reseal_sid(self, grant: Grant, sid: str) -> None:
+        """Seal a sid opened with a previous key again with the current one, once: the write
+        is a compare-and-set, so of several workers doing this at once one wins and the
+        others' ciphertexts (as good) are dropped."""
+        resealed = self.cipher.encrypt(sid, grant_id=grant.grant_id)
+        old = SealedValue(SealedKind.GRANT_SID, grant.grant_id, grant.sid_ciphertext)
+        if await self.store.replace_sealed(old, resealed):
+            grant.sid_ciphertext = resealed
+            log.info("sid re-sealed with the current key", extra={"grant_id": grant.grant_id})
+
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.upstream.aclose()
         await self.store.close()
 
 
-def decode_key(value: str) -> bytes:
-    """A 32-byte key given as base64url text, or the path of a file holding that text."""
-    text = value
-    if not value.rstrip("=").replace("-", "").replace("_", "").isalnum():
-        try:
-            text = Path(value).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SettingsError(f"cannot read the encryption key file: {exc.strerror}") from None
+def open_keys(settings: Settings, clock: Clock) -> tuple[SigningKeys, SidCipher]:
+    """The signing key ring and the sid cipher from the settings; both follow changes to
+    their key files (a rotation) without a restart."""
+    if not settings.signing_key or not settings.encryption_key:
+        raise SettingsError("signing key and encryption key are required")
     try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError:
-        raise SettingsError("IB_BRIDGE_ENCRYPTION_KEY is not base64url") from None
-    if len(key) != 32:
-        raise SettingsError("IB_BRIDGE_ENCRYPTION_KEY must decode to exactly 32 bytes")
-    return key
+        keys = SigningKeys.from_settings(
+            settings.signing_key, settings.previous_signing_keys, clock=clock
+        )
+        source = EncryptionKeySource(settings.encryption_key, settings.previous_encryption_keys)
+        return keys, source.cipher(clock)
+    except (SigningKeyError, EncryptionKeyError) as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def bridge_of(connection: HTTPConnection) -> Bridge:

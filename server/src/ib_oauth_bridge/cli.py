@@ -1,4 +1,4 @@
-"""`ib-oauth-bridge`: dev (bridge + IB emulator), serve (production), emulator, keys."""
+"""`ib-oauth-bridge`: dev (bridge + IB emulator), serve (production), emulator, keys, store."""
 
 from __future__ import annotations
 
@@ -9,17 +9,32 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import uvicorn
 
 from . import devsecrets
 from .devib import EmulatorConfig
 from .devib import create_app as create_emulator_app
-from .oauth.keys import generate_signing_key
+from .keyrotation import (
+    PUBLISH_AHEAD,
+    ResealCount,
+    audit_rotation,
+    describe,
+    reseal_store,
+    rotate_encryption,
+    rotate_signing,
+)
+from .logs import configure_logging
+from .oauth.keys import SigningKeyError, generate_signing_key
 from .settings import Settings, SettingsError
+from .store import open_store
+from .store.crypto import EncryptionKeyError, EncryptionKeySource
+from .store.records import SealedKind
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,7 +66,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="host name of the emulated v3 API (differs from the platform's)",
     )
 
-    commands.add_parser("keys", help="print new secrets as IB_BRIDGE_* lines")
+    keys = commands.add_parser(
+        "keys", help="print new secrets as IB_BRIDGE_* lines, or rotate the keys in use"
+    )
+    key_actions = keys.add_subparsers(dest="action")
+    signing = key_actions.add_parser(
+        "rotate-signing",
+        help="sign with a new key; the old one verifies until the longest token has expired",
+    )
+    signing.add_argument(
+        "--publish-ahead",
+        type=float,
+        default=PUBLISH_AHEAD,
+        metavar="SECONDS",
+        help=f"publish the new key this long before it signs (default {PUBLISH_AHEAD}: the "
+        "max-age of /jwks.json)",
+    )
+    signing.add_argument(
+        "--retire-now",
+        action="store_true",
+        help="the old key leaked: the new key signs at once and the old one is dropped at "
+        "once (tokens it signed stop working)",
+    )
+    encryption = key_actions.add_parser(
+        "rotate-encryption", help="seal with a new key; the old one only decrypts"
+    )
+    store = commands.add_parser("store", help="maintenance of the store")
+    store_actions = store.add_subparsers(dest="action", required=True)
+    reseal = store_actions.add_parser(
+        "reseal", help="seal everything sealed with a previous encryption key with the current"
+    )
+    for command in (signing, encryption, reseal):
+        command.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="the dev stack's data directory (default: the IB_BRIDGE_* settings)",
+        )
 
     args = parser.parse_args(argv)
     try:
@@ -65,14 +116,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 create_emulator_app(config), host=args.host, port=args.port, log_level="warning"
             )
             return 0
+        if args.command == "store":
+            return run_reseal(command_settings(args.data_dir))
+        if args.action is not None:
+            return run_rotation(args.action, command_settings(args.data_dir), args)
         return print_keys()
-    except SettingsError as exc:
+    except (SettingsError, SigningKeyError, EncryptionKeyError) as exc:
         print(f"ib-oauth-bridge: {exc}", file=sys.stderr)
         return 2
 
 
 def dev_settings(host: str, port: int, emulator: EmulatorConfig, data_dir: Path) -> Settings:
     secrets_ = devsecrets.load_or_create(data_dir)
+    # The keys are files (see devsecrets): `keys rotate-* --data-dir` rewrites them in place.
     # Everything else (IB_BRIDGE_CLIENTS, _CORS_ORIGINS, _ALLOWED_RESOURCES, ...) still comes
     # from the environment, so examples can register their clients with the dev stack.
     return Settings.from_env(
@@ -81,7 +137,9 @@ def dev_settings(host: str, port: int, emulator: EmulatorConfig, data_dir: Path)
         data_dir=data_dir,
         dev_ib_urls=(emulator.platform_url, emulator.api_v3_url),
         signing_key=secrets_.signing_key,
+        previous_signing_keys=(secrets_.previous_signing_keys,),
         encryption_key=secrets_.encryption_key,
+        previous_encryption_keys=(secrets_.previous_encryption_keys,),
         cookie_secret=secrets_.cookie_secret,
         log_format="text",
     )
@@ -164,6 +222,71 @@ def run_serve(host: str, port: int, workers: int) -> int:
         log_level="warning",
         **server_limits(settings),
     )
+    return 0
+
+
+def command_settings(data_dir: Path | None) -> Settings:
+    """The settings a maintenance command works on: the dev stack's in `data_dir`, or the
+    IB_BRIDGE_* environment (as `serve` reads it)."""
+    if data_dir is None:
+        return Settings.from_env()
+    if not (data_dir / devsecrets.FILE_NAME).exists():
+        raise SettingsError(f"{data_dir} holds no dev stack (no {devsecrets.FILE_NAME})")
+    return dev_settings("127.0.0.1", 8000, EmulatorConfig(), data_dir)
+
+
+def run_rotation(action: str, settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(settings.log_format, "INFO")
+    if action == "rotate-signing":
+        rotation = rotate_signing(
+            settings,
+            now=time.time(),
+            publish_ahead=args.publish_ahead,
+            retire_now=args.retire_now,
+        )
+    else:
+        rotation = rotate_encryption(settings)
+    for line in describe(rotation):
+        print(line)
+    if rotation.applied:
+        audit_rotation(settings, rotation)
+    return 0
+
+
+def run_reseal(settings: Settings) -> int:
+    configure_logging(settings.log_format, settings.log_level)
+    if not settings.encryption_key:
+        raise SettingsError("IB_BRIDGE_ENCRYPTION_KEY is not set")
+    source = EncryptionKeySource(settings.encryption_key, settings.previous_encryption_keys)
+    cipher = source.cipher()
+
+    async def reseal() -> dict[SealedKind, ResealCount]:
+        store = open_store(settings.effective_store_url)
+        try:
+            return await reseal_store(store, cipher)
+        finally:
+            await store.close()
+
+    counts = anyio.run(reseal)
+    print(f"current encryption key: {cipher.key_id}")
+    for kind, count in counts.items():
+        print(
+            f"{kind.value}: {count.resealed} re-sealed, {count.current} already current, "
+            f"{count.changed} rewritten meanwhile, {count.unreadable} no key opens, "
+            f"{count.bound_to_browser} left to expire (bound to a login in progress)"
+        )
+    unreadable = sum(c.unreadable for c in counts.values())
+    in_logins = sum(c.bound_to_browser for c in counts.values())
+    if unreadable:
+        print(f"{unreadable} values no key opens: their sign-ins end when next used")
+    if in_logins:
+        print(
+            f"{in_logins} values belong to logins (bound to the browser's login id, which the "
+            f"store does not hold): keep the previous key {settings.login_ttl} seconds more, "
+            "until they have expired"
+        )
+    if not unreadable and not in_logins:
+        print("nothing left under a previous key: it can be removed")
     return 0
 
 

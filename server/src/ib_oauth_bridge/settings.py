@@ -59,9 +59,14 @@ class Settings:
     dev_ca_file: Path | None = None
     # Signing key: a private JWK (JSON) or a path to a file holding one.
     signing_key: str | None = None
+    # Keys that verify but no longer sign: inline JSON (a JWK or a JWK Set), or paths of files
+    # holding one; each key may carry `retire_after` (see oauth/keys.py, "Key rotation").
     previous_signing_keys: tuple[str, ...] = ()
     # 32-byte AEAD key for the IB sid, base64url; or a path to a file holding it.
     encryption_key: str | None = None
+    # Keys that only decrypt (what they sealed is re-sealed with the current key): base64url
+    # keys or paths of files holding keys, one per line.
+    previous_encryption_keys: tuple[str, ...] = ()
     # Secret for the login cookie's signature (itsdangerous).
     cookie_secret: str | None = None
     access_token_ttl: int = 3600
@@ -192,8 +197,12 @@ class Settings:
             "dev_ib_urls": get_list("DEV_IB_URLS") or (),
             "dev_ca_file": Path(ca) if (ca := get("DEV_CA_FILE")) else None,
             "signing_key": get("SIGNING_KEY"),
-            "previous_signing_keys": get_list("PREVIOUS_SIGNING_KEYS") or (),
+            # Inline JSON is one value (its commas are not separators); paths are a list.
+            "previous_signing_keys": (raw,)
+            if (raw := get("PREVIOUS_SIGNING_KEYS") or "").startswith("{")
+            else get_list("PREVIOUS_SIGNING_KEYS") or (),
             "encryption_key": get("ENCRYPTION_KEY"),
+            "previous_encryption_keys": get_list("PREVIOUS_ENCRYPTION_KEYS") or (),
             "cookie_secret": get("COOKIE_SECRET"),
             "access_token_ttl": get_int("ACCESS_TOKEN_TTL", defaults.access_token_ttl),
             "code_ttl": get_int("CODE_TTL", defaults.code_ttl),

@@ -38,7 +38,7 @@ from ..errors import BridgeError
 from ..ib.browser_login import BrowserLoginClient, IBError, IBLogin, login_page_url
 from ..ib.platform import HostPolicy, PlatformURLError
 from ..settings import Settings
-from ..store.crypto import SidCipher, seal_text, unseal_text
+from ..store.crypto import SidCipher, SidDecryptionError, seal_text, unseal_text
 from ..store.protocols import GrantStore, TransactionStore
 from ..store.records import Grant, LoginStatus, LoginTransaction, secret_hash
 from .clients import Client, ClientLookup, is_loopback_url
@@ -88,8 +88,8 @@ class SignedIn:
         )
 
     @classmethod
-    def unseal(cls, cipher: SidCipher, sealed: str, transaction_id: str) -> SignedIn:
-        text = unseal_text(cipher, sealed, context=transaction_id)
+    def from_text(cls, text: str) -> SignedIn:
+        """The record from its unsealed text."""
         if not text.startswith("{"):  # sealed by an older bridge: the bare location
             return cls(location=text)
         data = json.loads(text)
@@ -285,6 +285,18 @@ class LoginFlow:
             )
         return client
 
+    def _unseal(self, sealed: str, *, context: str) -> str:
+        """A sealed text of the transaction, or 410 when no key of the bridge opens it any
+        more (the encryption key was rotated and the previous one dropped mid-login)."""
+        try:
+            return unseal_text(self.cipher, sealed, context=context)
+        except (SidDecryptionError, ValueError):
+            raise BridgeError(
+                410,
+                "login_expired",
+                "This sign-in can no longer be completed. Return to the app and start again.",
+            ) from None
+
     def message_of(self, transaction: LoginTransaction) -> str:
         return transaction.error or MESSAGES.get(transaction.status, "")
 
@@ -298,15 +310,13 @@ class LoginFlow:
         """The finished login (where the browser goes, who signed in), or None before that."""
         if transaction.status is not LoginStatus.DONE or not transaction.redirect_to:
             return None
-        return SignedIn.unseal(self.cipher, transaction.redirect_to, transaction_id)
+        return SignedIn.from_text(self._unseal(transaction.redirect_to, context=transaction_id))
 
     def login_url_of(self, transaction_id: str, transaction: LoginTransaction) -> str | None:
         """IB's sign-in page for a pending login, or None."""
         if transaction.status is not LoginStatus.PENDING or not transaction.platform_url:
             return None
-        login_token = unseal_text(
-            self.cipher, transaction.ib_login_token or "", context=transaction_id
-        )
+        login_token = self._unseal(transaction.ib_login_token or "", context=transaction_id)
         return login_page_url(transaction.platform_url, login_token)
 
     # submit_platform -----------------------------------------------------------------------
@@ -373,7 +383,7 @@ class LoginFlow:
         if claimed is None:  # another request asked IB a moment ago, or the login moved on
             return await self._current(key, transaction)
         assert claimed.platform_url, "a pending transaction has a platform"
-        login_token = unseal_text(self.cipher, claimed.ib_login_token or "", context=transaction_id)
+        login_token = self._unseal(claimed.ib_login_token or "", context=transaction_id)
         try:
             login = await self.ib_login.poll(claimed.platform_url, login_token)
         except IBError as exc:

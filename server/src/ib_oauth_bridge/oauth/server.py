@@ -136,17 +136,15 @@ class AuthorizationServer(_AuthorizationServer):
         register_client_auth(self.register_client_auth_method)
         # The proxy's: only tokens whose audience is the proxy.
         self.verifier = AccessTokenVerifier(
-            keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
+            keys, settings.issuer, settings.proxy_resource, clock=clock
         )
         # /userinfo's: proxy tokens, and OpenID sign-ins for any resource.
         self.userinfo_verifier = UserinfoVerifier(
-            keys.verification_set, settings.issuer, settings.proxy_resource, clock=clock
+            keys, settings.issuer, settings.proxy_resource, clock=clock
         )
         # Any audience: revocation, introspection (the resource server checks `aud` itself),
         # and the subject tokens of a token exchange (which check the client's resource).
-        self.any_audience_verifier = AccessTokenVerifier(
-            keys.verification_set, settings.issuer, None, clock=clock
-        )
+        self.any_audience_verifier = AccessTokenVerifier(keys, settings.issuer, None, clock=clock)
         self.register_endpoint(RevocationEndpoint(self.any_audience_verifier.verify))
         self.register_endpoint(IntrospectionEndpoint(self.any_audience_verifier))
 

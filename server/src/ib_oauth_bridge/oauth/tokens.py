@@ -218,14 +218,15 @@ class RemoteJWKS:
 class AccessTokenVerifier:
     """Checks an RFC 9068 access token: signature, `typ`, issuer, audience, expiry.
 
-    `keys` is the bridge's own KeySet inside the bridge, or a `RemoteJWKS` elsewhere.
+    `keys` is the bridge's own key ring inside the bridge (retired keys stop verifying at
+    once), a fixed KeySet, or a `RemoteJWKS` elsewhere.
     `audience` None accepts any audience: only for introspection, which reports `aud` to a
     resource server that then checks it.
     """
 
     def __init__(
         self,
-        keys: KeySet | RemoteJWKS,
+        keys: SigningKeys | KeySet | RemoteJWKS,
         issuer: str,
         audience: str | None,
         leeway: int = 5,
@@ -239,7 +240,7 @@ class AccessTokenVerifier:
         self._audience = audience
         self._leeway = leeway
         self._clock = clock
-        self._verified: dict[str, AccessTokenClaims] = {}
+        self._verified: dict[str, tuple[AccessTokenClaims, str | None]] = {}
         self._cache_lock = threading.Lock()
         self._claims = jwt.JWTClaimsRegistry(
             now=lambda: int(clock()),
@@ -252,23 +253,29 @@ class AccessTokenVerifier:
 
     def verify(self, token: str) -> AccessTokenClaims:
         """The token's claims, or InvalidAccessToken. A token verified before is taken from a
-        small cache until it expires: the same bytes always verify the same way, and this
-        skips the signature check on every call of a busy client."""
+        small cache until it expires, or until the key that signed it is retired: the same
+        bytes always verify the same way, and this skips the signature check on every call of
+        a busy client."""
         cached = self._verified.get(token)
         if cached is not None:
-            if cached.expires_at + self._leeway > self._clock():
-                return cached
+            claims, kid = cached
+            if claims.expires_at + self._leeway > self._clock() and self._key_live(kid):
+                return claims
             self._verified.pop(token, None)
-        claims = self._verify(token)
+        claims, kid = self._verify(token)
         with self._cache_lock:  # verifiers of remote keys run in a thread pool
             if len(self._verified) >= VERIFIED_CACHE_SIZE:
                 self._verified.pop(next(iter(self._verified)))  # the oldest entry
-            self._verified[token] = claims
+            self._verified[token] = (claims, kid)
         return claims
 
-    def _verify(self, token: str) -> AccessTokenClaims:
+    def _key_live(self, kid: str | None) -> bool:
+        return not isinstance(self._keys, SigningKeys) or self._keys.knows(kid)
+
+    def _verify(self, token: str) -> tuple[AccessTokenClaims, str | None]:
+        keys = self._keys.verification_set if isinstance(self._keys, SigningKeys) else self._keys
         try:
-            decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, keys, algorithms=[ALGORITHM])
             self._claims.validate(decoded.claims)
         except (JoseError, ValueError, TypeError):
             raise InvalidAccessToken("The access token is invalid or has expired.") from None
@@ -278,7 +285,8 @@ class AccessTokenVerifier:
         audiences = _as_tuple(claims.get("aud"))
         if self._audience is not None and self._audience not in audiences:
             raise InvalidAccessToken("The access token is meant for another resource.")
-        return self._accept(_claims_of(claims, audiences))
+        kid = decoded.header.get("kid")
+        return self._accept(_claims_of(claims, audiences)), kid if isinstance(kid, str) else None
 
     def _accept(self, claims: AccessTokenClaims) -> AccessTokenClaims:
         """A last check of verified claims, for verifiers with a rule of their own."""
@@ -292,7 +300,12 @@ class UserinfoVerifier(AccessTokenVerifier):
     third-party resource, without `openid`) is not the bridge's to answer for."""
 
     def __init__(
-        self, keys: KeySet | RemoteJWKS, issuer: str, proxy: str, *, clock: Clock = system_clock
+        self,
+        keys: SigningKeys | KeySet | RemoteJWKS,
+        issuer: str,
+        proxy: str,
+        *,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(keys, issuer, None, clock=clock)
         self._proxy = proxy

@@ -11,6 +11,7 @@ from .protocols import (
     GrantStore,
     RefreshTokenStore,
     ReplayCache,
+    SealedValueStore,
     Store,
     TransactionStore,
 )
@@ -22,6 +23,8 @@ from .records import (
     LoginTransaction,
     RefreshToken,
     RegisteredClient,
+    SealedKind,
+    SealedValue,
     secret_hash,
 )
 from .sqlite import SQLiteStore, StoreClosedError
@@ -41,6 +44,9 @@ __all__ = [
     "RegisteredClient",
     "ReplayCache",
     "SQLiteStore",
+    "SealedKind",
+    "SealedValue",
+    "SealedValueStore",
     "SidCipher",
     "SidDecryptionError",
     "Store",

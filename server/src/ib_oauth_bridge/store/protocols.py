@@ -21,6 +21,8 @@ from .records import (
     LoginTransaction,
     RefreshToken,
     RegisteredClient,
+    SealedKind,
+    SealedValue,
 )
 
 
@@ -155,6 +157,23 @@ class ReplayCache(Protocol):
         ...
 
 
+class SealedValueStore(Protocol):
+    """The values sealed with the encryption key, for re-sealing them with a new one."""
+
+    async def sealed_values(
+        self, kind: SealedKind, *, after: str = "", limit: int = 500
+    ) -> list[SealedValue]:
+        """Up to `limit` sealed values of `kind` in live rows (unexpired; grants not revoked;
+        successors within their window), in `row_key` order after `after`: a caller pages
+        through a store that other processes keep writing."""
+        ...
+
+    async def replace_sealed(self, value: SealedValue, resealed: bytes | str) -> bool:
+        """Atomically put `resealed` where `value` was, if the row still holds exactly
+        `value.sealed` (compare-and-set); False when it changed or went meanwhile."""
+        ...
+
+
 class Store(
     TransactionStore,
     GrantStore,
@@ -162,6 +181,7 @@ class Store(
     RefreshTokenStore,
     ClientStore,
     ReplayCache,
+    SealedValueStore,
     Protocol,
 ):
     """Everything the bridge persists, plus housekeeping."""

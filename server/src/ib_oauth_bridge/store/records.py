@@ -120,6 +120,29 @@ class RefreshToken:
     successor_until: float | None = None
 
 
+class SealedKind(enum.StrEnum):
+    """The columns that hold values sealed with the encryption key (`store.crypto`), each
+    bound (as associated data) to a context: re-sealing needs that context."""
+
+    GRANT_SID = "grant_sid"  # grants.sid_ciphertext, bound to the grant id
+    REFRESH_SUCCESSOR = "refresh_successor"  # refresh_tokens.successor, to the token's hash
+    # transactions.ib_login_token and .redirect_to, bound to the transaction id, which only
+    # the browser's cookie holds: these are re-sealed when the login writes them, never
+    # offline, and live for the login's few minutes.
+    LOGIN_TOKEN = "login_token"  # noqa: S105 - a column's name, not a secret
+    LOGIN_REDIRECT = "login_redirect"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedValue:
+    """One sealed value as stored: `row_key` is the grant id or the row's key hash, `sealed`
+    the ciphertext (bytes for the sid, base64url text for the others)."""
+
+    kind: SealedKind
+    row_key: str
+    sealed: bytes | str
+
+
 @dataclass(slots=True)
 class Consumed(Generic[T]):
     """The result of atomically marking a single-use record as used.

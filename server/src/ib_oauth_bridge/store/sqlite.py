@@ -52,6 +52,8 @@ from .records import (
     LoginTransaction,
     RefreshToken,
     RegisteredClient,
+    SealedKind,
+    SealedValue,
 )
 from .schema import SCHEMA_VERSION, ensure_schema
 
@@ -155,6 +157,43 @@ _REMEMBER = (
     " WHERE replay_cache.expires_at <= ?"
 )
 
+
+# The sealed columns: table, row key, column, and what makes a row live (its expiry is `?`).
+_SEALED: dict[SealedKind, tuple[str, str, str, str]] = {
+    SealedKind.GRANT_SID: (
+        "grants",
+        "grant_id",
+        "sid_ciphertext",
+        "revoked = 0 AND expires_at > ?",
+    ),
+    SealedKind.REFRESH_SUCCESSOR: (
+        "refresh_tokens",
+        "key_hash",
+        "successor",
+        "successor IS NOT NULL AND successor_until > ?",
+    ),
+    SealedKind.LOGIN_TOKEN: (
+        "transactions",
+        "key_hash",
+        "ib_login_token",
+        "ib_login_token IS NOT NULL AND expires_at > ?",
+    ),
+    SealedKind.LOGIN_REDIRECT: (
+        "transactions",
+        "key_hash",
+        "redirect_to",
+        "redirect_to IS NOT NULL AND expires_at > ?",
+    ),
+}
+_SELECT_SEALED = {
+    kind: f"SELECT {key}, {column} FROM {table}"  # noqa: S608
+    f" WHERE {live} AND {key} > ? ORDER BY {key} LIMIT ?"
+    for kind, (table, key, column, live) in _SEALED.items()
+}
+_REPLACE_SEALED = {
+    kind: f"UPDATE {table} SET {column} = ? WHERE {key} = ? AND {column} = ?"  # noqa: S608
+    for kind, (table, key, column, _) in _SEALED.items()
+}
 
 _NO_CAP = 2**62  # claim_poll without max_ib_calls: an SQLite integer no count reaches
 
@@ -568,6 +607,21 @@ class SQLiteStore:
                 removed += conn.execute(_PURGE[table], (cutoff,)).rowcount
             conn.execute(_PURGE_SUCCESSORS, (cutoff,))
         return removed
+
+    # -- sealed values -----------------------------------------------------------------------
+
+    async def sealed_values(
+        self, kind: SealedKind, *, after: str = "", limit: int = 500
+    ) -> list[SealedValue]:
+        rows = self._conn().execute(_SELECT_SEALED[kind], (self._clock(), after, limit))
+        return [
+            SealedValue(kind, row[0], bytes(row[1]) if isinstance(row[1], bytes) else row[1])
+            for row in rows.fetchall()
+        ]
+
+    async def replace_sealed(self, value: SealedValue, resealed: bytes | str) -> bool:
+        params = (resealed, value.row_key, value.sealed)
+        return bool(self._conn().execute(_REPLACE_SEALED[value.kind], params).rowcount == 1)
 
     async def ping(self) -> bool:
         try:
