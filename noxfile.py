@@ -75,9 +75,10 @@ def _install_node_packages(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the server, the tests, the examples, the benchmark and this file."""
+    """ruff over the server, the tests, the examples, the benchmark, the docs hook and this file."""
     session.install(*LINT_DEPS)
-    session.run("ruff", "check", "server/src", "tests", "examples", "bench", "noxfile.py")
+    session.run("ruff", "check", "server/src", "tests", "examples", "bench", "noxfile.py",
+                "docs/hooks")
     session.run("ruff", "format", "--check", "server/src")
     # The SDK's hand-written files only (sdk/pyproject.toml's settings); its generated code is
     # formatted by the generator's own post_hooks and checked by sdk_check.
