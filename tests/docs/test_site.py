@@ -134,7 +134,7 @@ def test_the_offline_check_sees_a_cdn_reference(tmp_path: Path) -> None:
     """The check above is only worth something if it notices what it looks for."""
     (tmp_path / "index.html").write_text(
         '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">'
-        '<script src="//unpkg.com/mermaid/dist/mermaid.min.js"></script>'
+        '<script src="//cdn.example/mermaid/mermaid.min.js"></script>'
         '<a href="https://example.com/">a link is fine</a><script src="assets/local.js"></script>'
     )
     (tmp_path / "x.css").write_text("@import url('https://cdn.example/f.css'); a{color:red}")
