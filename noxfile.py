@@ -1,4 +1,4 @@
-"""Every task a developer or CI runs. `nox` alone runs lint, typecheck, tests and sdk_check.
+"""Every task a developer or CI runs. `nox` alone runs lint, typecheck, tests, sdk_check and docs.
 
 On a machine without nox, `python3 noxfile.py ...` first installs nox into .nox/_bootstrap
 (with pip, nothing else needed) and then runs the same sessions.
@@ -27,7 +27,7 @@ except ModuleNotFoundError:
                        check=True)
     os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
-nox.options.sessions = ["lint", "typecheck", "tests", "sdk_check"]
+nox.options.sessions = ["lint", "typecheck", "tests", "sdk_check", "docs"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = False
 
@@ -55,7 +55,8 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: unit, store, emulator and integration tests over real sockets."""
     session.install("-e", SERVER, "-e", SDK, *TEST_DEPS)
     _install_node_packages(session)
-    session.run("pytest", *(session.posargs or ["tests"]))
+    # tests/docs runs in the docs session, against the site it has just built.
+    session.run("pytest", *(session.posargs or ["tests", "--ignore=tests/docs"]))
 
 
 def _install_node_packages(session: nox.Session) -> None:
@@ -74,9 +75,10 @@ def _install_node_packages(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the server, the tests, the examples, the benchmark and this file."""
+    """ruff over the server, the tests, the examples, the benchmark, the docs hook and this file."""
     session.install(*LINT_DEPS)
-    session.run("ruff", "check", "server/src", "tests", "examples", "bench", "noxfile.py")
+    session.run("ruff", "check", "server/src", "tests", "examples", "bench", "noxfile.py",
+                "docs/hooks")
     session.run("ruff", "format", "--check", "server/src")
     # The SDK's hand-written files only (sdk/pyproject.toml's settings); its generated code is
     # formatted by the generator's own post_hooks and checked by sdk_check.
@@ -107,6 +109,28 @@ def sdk_check(session: nox.Session) -> None:
     session.run("python", "sdk/generate.py", "--check")
     session.run("mypy", "--config-file", "sdk/pyproject.toml")
     session.run("python", "sdk/generate.py", "--install-check")
+
+
+# The documentation site (mkdocs.yml): Material, mkdocstrings for the SDK's docstrings, and a
+# Swagger UI plugin that ships its own JS and CSS (the site loads nothing from elsewhere).
+DOCS_DEPS = [
+    "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.27",
+    "mkdocs-swagger-ui-tag>=0.6",
+]
+DOCS_TEST_DEPS = ["pytest>=8.3", "pytest-timeout>=2.3", "playwright>=1.49"]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with `mkdocs build --strict`, then run its tests:
+    every runnable snippet against a real bridge and emulator, and the built site's offline
+    check (`nox -s docs -- --serve` serves it on :8008 instead)."""
+    session.install("-e", SERVER, "-e", SDK, *DOCS_DEPS, *DOCS_TEST_DEPS)
+    if "--serve" in session.posargs:
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8008")
+        return
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("pytest", "tests/docs", env={"DOCS_SITE_DIR": str(ROOT / "site")})
 
 
 @nox.session

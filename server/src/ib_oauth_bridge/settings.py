@@ -1,7 +1,8 @@
 """Every setting of the bridge, read once from environment variables prefixed `IB_BRIDGE_`.
 
 `Settings.from_env()` parses and `Settings.check()` refuses unsafe production configurations
-with a message naming the variable to set. The table in docs/ lists the same variables.
+with a message naming the variable to set. Each field's description is in settings_docs.py,
+from which the docs site generates its settings reference.
 """
 
 from __future__ import annotations

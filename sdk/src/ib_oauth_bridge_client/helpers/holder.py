@@ -40,7 +40,8 @@ class TokenHolder:
         store: where rotated tokens are saved; cleared when the grant ends.
         refresh_margin: refresh this many seconds before the access token expires.
         client_secret: for confidential clients (sent with HTTP Basic).
-        http, async_http: httpx clients for the token endpoint (default: a short-lived client).
+        http: httpx client for the token endpoint (default: a short-lived client).
+        async_http: httpx.AsyncClient for the token endpoint in `arefresh()` (async code).
         timeout: seconds for a token request when no client is given.
     """
 

@@ -202,7 +202,8 @@ class IB:
         arguments (``folder="Brand"``).
 
         Args:
-            offset, limit: ints; limit 1..1000.
+            offset: the first row, from 0.
+            limit: how many rows, 1..1000.
             order: ``"field:-1"``/``"field:1"``/``"-field"``, several separated by commas; None
                 for IB's default order.
             keywords: free-text search.
