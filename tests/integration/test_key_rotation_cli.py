@@ -29,9 +29,10 @@ def kid_of(token: str) -> str:
     return str(json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"])
 
 
-def audit_lines(stderr: str) -> list[dict[str, object]]:
-    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("logger") == "ib_oauth_bridge.audit"]
+def audit_lines(stdout: str) -> list[dict[str, object]]:
+    """The audit events a command wrote (IB_BRIDGE_AUDIT_LOG defaults to stdout)."""
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "key.rotated"]
 
 
 def private_material(keys_dir: Path) -> set[str]:
@@ -82,14 +83,11 @@ def test_rotating_both_keys_of_a_running_deployment(
         bridge.stop()
     assert signing.returncode == 0, signing.stderr
     assert encryption.returncode == 0, encryption.stderr
-    (signed,) = audit_lines(signing.stderr)
-    (sealed,) = audit_lines(encryption.stderr)
-    assert (signed["event"], signed["kind"], signed["previous_kid"]) == (
-        "key.rotated",
-        "signing",
-        old_kid,
-    )
-    assert (sealed["event"], sealed["kind"]) == ("key.rotated", "encryption")
+    (signed,) = audit_lines(signing.stdout)
+    (sealed,) = audit_lines(encryption.stdout)
+    assert (signed["reason"], signed["previous_key_id"]) == ("signing", old_kid)
+    assert signed["key_id"] != old_kid
+    assert sealed["reason"] == "encryption"
     secrets_ = private_material(keys)
     for output in (signing.stdout, signing.stderr, encryption.stdout, encryption.stderr):
         assert not any(secret in output for secret in secrets_)
@@ -98,12 +96,12 @@ def test_rotating_both_keys_of_a_running_deployment(
     bridge.start()
     try:
         jwks = httpx.get(f"{bridge.url}/jwks.json").json()
-        assert {k["kid"] for k in jwks["keys"]} == {old_kid, signed["kid"]}
+        assert {k["kid"] for k in jwks["keys"]} == {old_kid, signed["key_id"]}
         bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
         # Signed by the previous key, its sid sealed by the previous key: still works.
         assert httpx.get(f"{bridge.url}/userinfo", headers=bearer).status_code == 200
         refreshed = refresh(bridge.url, tokens["refresh_token"]).json()
-        assert kid_of(refreshed["access_token"]) == signed["kid"]
+        assert kid_of(refreshed["access_token"]) == signed["key_id"]
         resealed = run_cli("store", "reseal", env=bridge.env)
     finally:
         bridge.stop()
@@ -160,7 +158,7 @@ def test_inline_keys_are_printed_as_settings_not_written(tmp_path: Path) -> None
     assert f"IB_BRIDGE_PREVIOUS_ENCRYPTION_KEYS='{env['IB_BRIDGE_ENCRYPTION_KEY']}'" in (
         encryption.stdout
     )
-    assert audit_lines(signing.stderr) == []  # nothing rotated yet: the operator deploys it
+    assert audit_lines(signing.stdout) == []  # nothing rotated yet: the operator deploys it
 
 
 def test_a_data_directory_without_a_dev_stack_is_refused(tmp_path: Path) -> None:

@@ -180,7 +180,12 @@ def rotate_encryption(settings: Settings) -> Rotation:
 def audit_rotation(settings: Settings, rotation: Rotation) -> None:
     """Tell the audit log the settings name (`IB_BRIDGE_AUDIT_LOG`): one `key.rotated` line
     with the kind as its reason and the new key's id, never key material."""
-    emit_key_rotated(settings, key_id=rotation.new_key_id, reason=rotation.kind)
+    emit_key_rotated(
+        settings,
+        key_id=rotation.new_key_id,
+        previous_key_id=rotation.previous_key_id,
+        reason=rotation.kind,
+    )
 
 
 def describe(rotation: Rotation) -> list[str]:

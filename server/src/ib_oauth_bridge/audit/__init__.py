@@ -158,16 +158,22 @@ def emit_key_rotated(
     settings: Settings,
     *,
     key_id: str,
+    previous_key_id: str | None = None,
     outcome: Outcome = Outcome.SUCCESS,
     reason: str | None = None,
     clock: Clock = system_clock,
 ) -> None:
-    """For the key-rotation CLI: write `key.rotated` (the new signing key's public `kid`) to
-    the audit log the settings name. Never pass key material."""
+    """For the key-rotation CLI: write `key.rotated` (the public ids of the new key and of the
+    one it replaced) to the audit log the settings name. Never pass key material."""
     configure_audit_log(settings.audit_log)
     log.info(
         AuditEvent(
-            event=Event.KEY_ROTATED, outcome=outcome, time=clock(), key_id=key_id, reason=reason
+            event=Event.KEY_ROTATED,
+            outcome=outcome,
+            time=clock(),
+            key_id=key_id,
+            previous_key_id=previous_key_id,
+            reason=reason,
         ).as_json()
     )
 

@@ -86,12 +86,14 @@ class AuditEvent:
     window: int | None = None  # ... over this many seconds
     retry_after: int | None = None  # a block's or limit's remaining seconds
     revoked: bool | None = None  # whether a fraud rule ended the grant
-    key_id: str | None = None  # key.rotated: the new signing key's kid (public)
+    key_id: str | None = None  # key.rotated: the new key's id (public)
+    previous_key_id: str | None = None  # key.rotated: the id of the key it replaced
 
     def __post_init__(self) -> None:
         for name in ("request_id", "ip", "user_agent", "client_id", "ib_user_id", "grant_id"):
             object.__setattr__(self, name, safe_text(getattr(self, name)))
         object.__setattr__(self, "key_id", safe_text(self.key_id))
+        object.__setattr__(self, "previous_key_id", safe_text(self.previous_key_id))
         if self.reason is not None and not _REASON.fullmatch(self.reason):
             object.__setattr__(self, "reason", "other")
 
