@@ -16,7 +16,7 @@ import pytest
 # The in-process stack and its helpers live beside tests/inprocess's own conftest.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inprocess"))
 
-from inprocess_stack import Stack, open_stack  # noqa: E402
+from inprocess_stack import Stack, open_stack
 
 
 @pytest.fixture(scope="module")

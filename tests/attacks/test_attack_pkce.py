@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from attack_support import live_grants, userinfo_status
+
 from ib_oauth_bridge.settings import ClientConfig
 from inprocess_flow import (
     LOOPBACK_REDIRECT,

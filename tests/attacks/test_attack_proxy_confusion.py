@@ -199,7 +199,8 @@ CONFUSIONS: dict[str, tuple[str, int, str]] = {
 
 
 def _fill(text: str, signed: Signed) -> bytes:
-    return text.replace("{api}", signed.api_host).replace("{platform}", signed.platform_host).encode()
+    text = text.replace("{api}", signed.api_host)
+    return text.replace("{platform}", signed.platform_host).encode()
 
 
 @pytest.mark.parametrize(

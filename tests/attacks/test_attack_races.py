@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx
 import pytest
-
 from attack_support import live_grants, userinfo_status
+
 from ib_oauth_bridge.settings import ClientConfig
 from inprocess_flow import authorize, exchange, pkce_pair, sign_in_at_ib, start_login, tokens
 from inprocess_stack import Stack, open_stack
