@@ -167,8 +167,11 @@ class AccessTokenClaims:
     def issued_under(self, grant: Grant) -> bool:
         """Whether these claims belong to `grant`: issued to the grant's client, or exchanged
         (RFC 8693) by the resource server it names as the actor, which is then its
-        `client_id` (RFC 9068 2.2: the client that requested the token)."""
+        `client_id` (RFC 9068 2.2: the client that requested the token). Its `sub` must be
+        the grant's user, as minted (`AuthorizedUser.get_user_id`)."""
         if self.grant_id != grant.grant_id:
+            return False
+        if self.subject != (grant.user.get("sub") or grant.grant_id):
             return False
         return grant.client_id == self.client_id or (
             self.actor is not None and self.actor == self.client_id
