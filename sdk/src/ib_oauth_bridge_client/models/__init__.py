@@ -23,9 +23,12 @@ from .introspection_request_token_type_hint import IntrospectionRequestTokenType
 from .introspection_response import IntrospectionResponse
 from .jwk import JWK
 from .jwk_set import JWKSet
+from .login_continue_form import LoginContinueForm
+from .login_continue_form_confirm import LoginContinueFormConfirm
 from .login_started import LoginStarted
 from .login_started_status import LoginStartedStatus
 from .login_status import LoginStatus
+from .login_status_signed_in_as import LoginStatusSignedInAs
 from .login_status_status import LoginStatusStatus
 from .o_auth_error_body import OAuthErrorBody
 from .platform_form import PlatformForm
@@ -59,9 +62,12 @@ __all__ = (
     "IntrospectionResponse",
     "JWK",
     "JWKSet",
+    "LoginContinueForm",
+    "LoginContinueFormConfirm",
     "LoginStarted",
     "LoginStartedStatus",
     "LoginStatus",
+    "LoginStatusSignedInAs",
     "LoginStatusStatus",
     "OAuthErrorBody",
     "PlatformForm",

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.login_status_status import LoginStatusStatus
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.login_status_signed_in_as import LoginStatusSignedInAs
+
 
 T = TypeVar("T", bound="LoginStatus")
 
@@ -21,12 +25,15 @@ class LoginStatus:
             `expired`, `failed` (IB refused or is unreachable; see `message`).
         message (str): A short message for the user.
         redirect_to (str | Unset): When `done`, the client's redirect URI with `code`, `state` and `iss`.
+        signed_in_as (LoginStatusSignedInAs | Unset): When `done`, who IB says signed in (from IB's login answer; either
+            may be null when IB gave none). The login page shows it before returning to the app.
         poll_after_ms (int | Unset): When still pending, wait this long before polling again.
     """
 
     status: LoginStatusStatus
     message: str
     redirect_to: str | Unset = UNSET
+    signed_in_as: LoginStatusSignedInAs | Unset = UNSET
     poll_after_ms: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -36,6 +43,10 @@ class LoginStatus:
         message = self.message
 
         redirect_to = self.redirect_to
+
+        signed_in_as: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.signed_in_as, Unset):
+            signed_in_as = self.signed_in_as.to_dict()
 
         poll_after_ms = self.poll_after_ms
 
@@ -49,6 +60,8 @@ class LoginStatus:
         )
         if redirect_to is not UNSET:
             field_dict["redirect_to"] = redirect_to
+        if signed_in_as is not UNSET:
+            field_dict["signed_in_as"] = signed_in_as
         if poll_after_ms is not UNSET:
             field_dict["poll_after_ms"] = poll_after_ms
 
@@ -56,6 +69,8 @@ class LoginStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.login_status_signed_in_as import LoginStatusSignedInAs  # noqa: PLC0415
+
         d = dict(src_dict)
         status = LoginStatusStatus(d.pop("status"))
 
@@ -63,12 +78,20 @@ class LoginStatus:
 
         redirect_to = d.pop("redirect_to", UNSET)
 
+        _signed_in_as = d.pop("signed_in_as", UNSET)
+        signed_in_as: LoginStatusSignedInAs | Unset
+        if isinstance(_signed_in_as, Unset):
+            signed_in_as = UNSET
+        else:
+            signed_in_as = LoginStatusSignedInAs.from_dict(_signed_in_as)
+
         poll_after_ms = d.pop("poll_after_ms", UNSET)
 
         login_status = cls(
             status=status,
             message=message,
             redirect_to=redirect_to,
+            signed_in_as=signed_in_as,
             poll_after_ms=poll_after_ms,
         )
 

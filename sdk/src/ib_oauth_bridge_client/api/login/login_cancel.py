@@ -97,7 +97,9 @@ def sync_detailed(
     """Cancel the login
 
      The user declined. Ends the login transaction and redirects (303) to the client's `redirect_uri`
-    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207).
+    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207). Once the login
+    is done ("Not you? Cancel" on the signed-in step), the sign-in it made is revoked first: its code
+    and any token already issued from it stop working.
 
     Args:
         ib_bridge_login (str | Unset):
@@ -132,7 +134,9 @@ def sync(
     """Cancel the login
 
      The user declined. Ends the login transaction and redirects (303) to the client's `redirect_uri`
-    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207).
+    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207). Once the login
+    is done ("Not you? Cancel" on the signed-in step), the sign-in it made is revoked first: its code
+    and any token already issued from it stop working.
 
     Args:
         ib_bridge_login (str | Unset):
@@ -162,7 +166,9 @@ async def asyncio_detailed(
     """Cancel the login
 
      The user declined. Ends the login transaction and redirects (303) to the client's `redirect_uri`
-    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207).
+    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207). Once the login
+    is done ("Not you? Cancel" on the signed-in step), the sign-in it made is revoked first: its code
+    and any token already issued from it stop working.
 
     Args:
         ib_bridge_login (str | Unset):
@@ -195,7 +201,9 @@ async def asyncio(
     """Cancel the login
 
      The user declined. Ends the login transaction and redirects (303) to the client's `redirect_uri`
-    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207).
+    with `error=access_denied`, `state` and `iss` (RFC 6749 section 4.1.2.1, RFC 9207). Once the login
+    is done ("Not you? Cancel" on the signed-in step), the sign-in it made is revoked first: its code
+    and any token already issued from it stop working.
 
     Args:
         ib_bridge_login (str | Unset):

@@ -5,14 +5,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.csrf_form import CsrfForm
+from ...models.login_continue_form import LoginContinueForm
 from ...models.o_auth_error_body import OAuthErrorBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: CsrfForm,
+    body: LoginContinueForm,
     ib_bridge_login: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -95,18 +95,23 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CsrfForm,
+    body: LoginContinueForm,
     ib_bridge_login: str | Unset = UNSET,
 ) -> Response[Any | OAuthErrorBody | str]:
-    """No-JS fallback; check the login once
+    """Continue to the app once signed in; no-JS fallback to check the login
 
-     The no-JavaScript Continue button. Checks the IB login once: when done, redirects (303) to the
-    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207); otherwise
-    renders the page again with a message (pending, failed, IB unreachable).
+     With `confirm=1` on a login that is done (the person has seen who signed in): redirects (303) to the
+    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207). The code
+    is the one issued when IB reported the login; when that one expired unused (`IB_BRIDGE_CODE_TTL`), a
+    fresh code for the same sign-in is issued, at most one per request, and never when the client has
+    already exchanged the first. Without `confirm=1` (the no-JavaScript "I've signed in" button), or
+    before the login is done: checks the IB login once and renders the page again, showing who signed in
+    with Continue and "Not you? Cancel" when it is done, else a message (pending, failed, IB
+    unreachable). A login is never returned to the app before the page has shown who signed in.
 
     Args:
         ib_bridge_login (str | Unset):
-        body (CsrfForm): A login page form that carries only the CSRF token.
+        body (LoginContinueForm): The login page's Continue form.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,18 +136,23 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: CsrfForm,
+    body: LoginContinueForm,
     ib_bridge_login: str | Unset = UNSET,
 ) -> Any | OAuthErrorBody | str | None:
-    """No-JS fallback; check the login once
+    """Continue to the app once signed in; no-JS fallback to check the login
 
-     The no-JavaScript Continue button. Checks the IB login once: when done, redirects (303) to the
-    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207); otherwise
-    renders the page again with a message (pending, failed, IB unreachable).
+     With `confirm=1` on a login that is done (the person has seen who signed in): redirects (303) to the
+    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207). The code
+    is the one issued when IB reported the login; when that one expired unused (`IB_BRIDGE_CODE_TTL`), a
+    fresh code for the same sign-in is issued, at most one per request, and never when the client has
+    already exchanged the first. Without `confirm=1` (the no-JavaScript "I've signed in" button), or
+    before the login is done: checks the IB login once and renders the page again, showing who signed in
+    with Continue and "Not you? Cancel" when it is done, else a message (pending, failed, IB
+    unreachable). A login is never returned to the app before the page has shown who signed in.
 
     Args:
         ib_bridge_login (str | Unset):
-        body (CsrfForm): A login page form that carries only the CSRF token.
+        body (LoginContinueForm): The login page's Continue form.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,18 +172,23 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CsrfForm,
+    body: LoginContinueForm,
     ib_bridge_login: str | Unset = UNSET,
 ) -> Response[Any | OAuthErrorBody | str]:
-    """No-JS fallback; check the login once
+    """Continue to the app once signed in; no-JS fallback to check the login
 
-     The no-JavaScript Continue button. Checks the IB login once: when done, redirects (303) to the
-    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207); otherwise
-    renders the page again with a message (pending, failed, IB unreachable).
+     With `confirm=1` on a login that is done (the person has seen who signed in): redirects (303) to the
+    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207). The code
+    is the one issued when IB reported the login; when that one expired unused (`IB_BRIDGE_CODE_TTL`), a
+    fresh code for the same sign-in is issued, at most one per request, and never when the client has
+    already exchanged the first. Without `confirm=1` (the no-JavaScript "I've signed in" button), or
+    before the login is done: checks the IB login once and renders the page again, showing who signed in
+    with Continue and "Not you? Cancel" when it is done, else a message (pending, failed, IB
+    unreachable). A login is never returned to the app before the page has shown who signed in.
 
     Args:
         ib_bridge_login (str | Unset):
-        body (CsrfForm): A login page form that carries only the CSRF token.
+        body (LoginContinueForm): The login page's Continue form.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,18 +211,23 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: CsrfForm,
+    body: LoginContinueForm,
     ib_bridge_login: str | Unset = UNSET,
 ) -> Any | OAuthErrorBody | str | None:
-    """No-JS fallback; check the login once
+    """Continue to the app once signed in; no-JS fallback to check the login
 
-     The no-JavaScript Continue button. Checks the IB login once: when done, redirects (303) to the
-    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207); otherwise
-    renders the page again with a message (pending, failed, IB unreachable).
+     With `confirm=1` on a login that is done (the person has seen who signed in): redirects (303) to the
+    client's `redirect_uri` with `code`, `state` and `iss` (RFC 6749 section 4.1.2, RFC 9207). The code
+    is the one issued when IB reported the login; when that one expired unused (`IB_BRIDGE_CODE_TTL`), a
+    fresh code for the same sign-in is issued, at most one per request, and never when the client has
+    already exchanged the first. Without `confirm=1` (the no-JavaScript "I've signed in" button), or
+    before the login is done: checks the IB login once and renders the page again, showing who signed in
+    with Continue and "Not you? Cancel" when it is done, else a message (pending, failed, IB
+    unreachable). A login is never returned to the app before the page has shown who signed in.
 
     Args:
         ib_bridge_login (str | Unset):
-        body (CsrfForm): A login page form that carries only the CSRF token.
+        body (LoginContinueForm): The login page's Continue form.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

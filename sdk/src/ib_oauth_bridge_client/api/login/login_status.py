@@ -77,7 +77,10 @@ def sync_detailed(
 
      Polled by the login page while the user signs in on IB's page (part of the RFC 6749 authorization
     step). The server asks IB at most about once a second per transaction. When `status` is `done`,
-    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207).
+    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207), for scripted
+    clients, and `signed_in_as` names who signed in. The login page itself does not follow
+    `redirect_to`: it shows `signed_in_as` and waits for the person to choose Continue (`POST
+    /authorize/continue` with `confirm=1`) or "Not you? Cancel".
 
     Args:
         ib_bridge_login (str | Unset):
@@ -110,7 +113,10 @@ def sync(
 
      Polled by the login page while the user signs in on IB's page (part of the RFC 6749 authorization
     step). The server asks IB at most about once a second per transaction. When `status` is `done`,
-    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207).
+    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207), for scripted
+    clients, and `signed_in_as` names who signed in. The login page itself does not follow
+    `redirect_to`: it shows `signed_in_as` and waits for the person to choose Continue (`POST
+    /authorize/continue` with `confirm=1`) or "Not you? Cancel".
 
     Args:
         ib_bridge_login (str | Unset):
@@ -138,7 +144,10 @@ async def asyncio_detailed(
 
      Polled by the login page while the user signs in on IB's page (part of the RFC 6749 authorization
     step). The server asks IB at most about once a second per transaction. When `status` is `done`,
-    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207).
+    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207), for scripted
+    clients, and `signed_in_as` names who signed in. The login page itself does not follow
+    `redirect_to`: it shows `signed_in_as` and waits for the person to choose Continue (`POST
+    /authorize/continue` with `confirm=1`) or "Not you? Cancel".
 
     Args:
         ib_bridge_login (str | Unset):
@@ -169,7 +178,10 @@ async def asyncio(
 
      Polled by the login page while the user signs in on IB's page (part of the RFC 6749 authorization
     step). The server asks IB at most about once a second per transaction. When `status` is `done`,
-    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207).
+    `redirect_to` is the client's `redirect_uri` with `code`, `state` and `iss` (RFC 9207), for scripted
+    clients, and `signed_in_as` names who signed in. The login page itself does not follow
+    `redirect_to`: it shows `signed_in_as` and waits for the person to choose Continue (`POST
+    /authorize/continue` with `confirm=1`) or "Not you? Cancel".
 
     Args:
         ib_bridge_login (str | Unset):
