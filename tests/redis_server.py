@@ -33,7 +33,8 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}/0" + (f"?{self.query}" if self.query else "")
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.scheme}://{self.host}:{self.port}/0{query}"
 
     def url_for_test(self) -> str:
         """The server's URL with a prefix no other test uses."""

@@ -98,7 +98,8 @@ async def test_a_record_put_already_expired_is_not_written(
     await store.put_code(k, make_code())
     await store.put_code(k, make_code(expires_in=-1))  # replaces the live one: gone
     assert (await store.consume_code(k)).record is None
-    assert not [n for n in keys_of(redis_server, store) if n.startswith(f"{store.target.namespace}c:")]
+    codes = f"{store.target.namespace}c:"
+    assert not [name for name in keys_of(redis_server, store) if name.startswith(codes)]
 
 
 async def test_keys_are_namespaced_by_prefix_and_format(
@@ -162,7 +163,9 @@ async def test_nothing_secret_in_clear(
 def acl_user(redis_server: RedisServer) -> Iterator[tuple[str, str]]:
     client = redis_server.client()
     name, password = f"bridge-{free_port()}", "p@ss/w:rd%"
-    client.acl_setuser(name, enabled=True, passwords=[f"+{password}"], keys=["*"], commands=["+@all"])
+    client.acl_setuser(
+        name, enabled=True, passwords=[f"+{password}"], keys=["*"], commands=["+@all"]
+    )
     try:
         yield name, password
     finally:

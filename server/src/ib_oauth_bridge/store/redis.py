@@ -62,7 +62,6 @@ import redis.asyncio
 from redis.asyncio.client import Redis
 from redis.commands.core import AsyncScript
 
-from .sqlite import StoreClosedError
 from .records import (
     AuthorizationCode,
     Consumed,
@@ -72,6 +71,7 @@ from .records import (
     RefreshToken,
     RegisteredClient,
 )
+from .sqlite import StoreClosedError
 
 __all__ = [
     "FORMAT",
@@ -468,7 +468,7 @@ class _Conn:
     client: Redis
     scripts: dict[str, AsyncScript]
 
-    async def run(self, name: str, keys: Sequence[str], args: Sequence[object]) -> Any:
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         return await self.scripts[name](keys=list(keys), args=list(args))
 
 
@@ -573,7 +573,7 @@ class RedisStore:
         )
 
     async def get_transaction(self, key: str) -> LoginTransaction | None:
-        raw = await self._conn().client.hgetall(self._key("t", key))  # type: ignore[misc]
+        raw = await self._conn().client.hgetall(self._key("t", key))
         fields = cast(dict[str, str], raw)
         if not fields or float(fields["exp"]) <= self._clock():
             return None
@@ -600,7 +600,7 @@ class RedisStore:
     async def claim_submission(
         self, key: str, *, max_submissions: int, max_ib_calls: int
     ) -> LoginTransaction | None:
-        args = [self._ns, _num(float(self._clock())), max_submissions, max_ib_calls]
+        args: list[str | int] = [self._ns, _num(self._clock()), max_submissions, max_ib_calls]
         raw = await self._conn().run("claim_submission", [self._key("t", key)], args)
         return None if raw is None else _txn_from(_pairs(raw))
 
@@ -644,7 +644,7 @@ class RedisStore:
         )
 
     async def get_grant(self, grant_id: str) -> Grant | None:
-        raw = await self._conn().client.hgetall(self._key("g", grant_id))  # type: ignore[misc]
+        raw = await self._conn().client.hgetall(self._key("g", grant_id))
         fields = cast(dict[str, str], raw)
         if not fields or fields["rv"] == "1" or float(fields["exp"]) <= self._clock():
             return None
@@ -695,7 +695,11 @@ class RedisStore:
             "nonce": c.nonce,
         }
         await self._put_single_use(
-            [self._key("c", key), self._key("gk", c.grant_id)], data, c.grant_id, c.expires_at, c.used
+            [self._key("c", key), self._key("gk", c.grant_id)],
+            data,
+            c.grant_id,
+            c.expires_at,
+            c.used,
         )
 
     async def consume_code(self, key: str) -> Consumed[AuthorizationCode]:
@@ -744,7 +748,7 @@ class RedisStore:
         grant_id: str,
         expires_at: float,
         used: bool,
-        *extra: object,
+        *extra: str | int,
     ) -> None:
         now = self._clock()
         await self._conn().run(
@@ -835,7 +839,7 @@ class RedisStore:
         )
 
     async def get_client(self, client_id: str) -> RegisteredClient | None:
-        raw = await self._conn().client.hmget(self._key("k", client_id), ["d", "exp"])  # type: ignore[misc]
+        raw = await self._conn().client.hmget(self._key("k", client_id), ["d", "exp"])
         data, exp = cast(list[str | None], raw)
         return _client_from(data, exp, self._clock())
 
@@ -846,7 +850,9 @@ class RedisStore:
     async def delete_client(self, client_id: str) -> bool:
         keys = [self._key("k", client_id), self._ns + "ks"]
         return bool(
-            await self._conn().run("delete_client", keys, [self._ns, _num(self._clock()), client_id])
+            await self._conn().run(
+                "delete_client", keys, [self._ns, _num(self._clock()), client_id]
+            )
         )
 
     async def list_clients(self) -> list[RegisteredClient]:
@@ -859,7 +865,12 @@ class RedisStore:
 
     async def remember(self, key: str, expires_at: float) -> bool:
         now = self._clock()
-        args = [self._ns, _num(now), _num(float(expires_at)), self._ttl_ms(expires_at, now)]
+        args: list[str | int] = [
+            self._ns,
+            _num(now),
+            _num(float(expires_at)),
+            self._ttl_ms(expires_at, now),
+        ]
         return bool(await self._conn().run("remember", [self._key("p", key)], args))
 
     # -- housekeeping ----------------------------------------------------------------------
@@ -872,7 +883,7 @@ class RedisStore:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._conn().client.ping())  # type: ignore[misc]
+            return bool(await self._conn().client.ping())
         except (redis.RedisError, OSError, StoreClosedError):
             return False
 
