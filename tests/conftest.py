@@ -5,6 +5,7 @@ Client ID Metadata Document tests an https document with a bridge (and mcp_serve
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from servers import (
     start_emulator,
 )
 
+if TYPE_CHECKING:
+    from redis_server import RedisServer
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
@@ -35,6 +39,17 @@ def bridge(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     data_dir = tmp_path_factory.mktemp("bridge")
     server = Bridge(port, data_dir, bridge_env(port, emulator, data_dir))
     server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server per session (skipped without one, failed under CI); tests keep
+    apart by key prefix (`redis_server.url_for_test()`)."""
+    from redis_server import start_redis
+
+    server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
 

@@ -22,7 +22,7 @@ from ib_oauth_bridge.devib import EmulatorConfig
 from ib_oauth_bridge.devib import create_app as create_emulator_app
 from ib_oauth_bridge.oauth.keys import generate_signing_key
 from ib_oauth_bridge.settings import Settings
-from ib_oauth_bridge.store import SQLiteStore
+from ib_oauth_bridge.store import SQLiteStore, Store, open_store
 
 ISSUER = "http://127.0.0.1:8000"  # loopback: dev mode, and Authlib allows http there
 HIGH_LIMITS: dict[str, Any] = {
@@ -66,7 +66,7 @@ class RecordingTransport(httpx.ASGITransport):
 class Stack:
     settings: Settings
     clock: FakeClock
-    store: SQLiteStore
+    store: SQLiteStore  # or, opened with a `store_url`, the store it names
     bridge: Bridge  # the app's services, for assertions on what it stored
     http: httpx.AsyncClient  # an API client of the bridge (no cookies kept)
     ib: httpx.AsyncClient  # the user's browser at IB (the emulator)
@@ -75,6 +75,7 @@ class Stack:
 
     def count(self, table: str) -> int:
         """Rows in one of the store's tables, read straight from the file."""
+        assert isinstance(self.store, SQLiteStore), "count() reads a SQLite store's file"
         with contextlib.closing(sqlite3.connect(self.store.path)) as db:
             count: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return count
@@ -112,12 +113,17 @@ async def open_stack(
     **settings_overrides: Any,
 ) -> AsyncIterator[Stack]:
     """`login_in_process=False`: the bridge reaches IB's browser-login API over the network,
-    as in production, instead of the emulator in-process."""
+    as in production, instead of the emulator in-process. With a `store_url` setting the bridge
+    runs on the store it names (redis://...), else on a SQLite file in `tmp_path`."""
     clock = FakeClock(time.time())
     emulator_config = emulator or EmulatorConfig()
     ib_transport = RecordingTransport(create_emulator_app(emulator_config))
     settings = make_settings(emulator_config, tmp_path, **settings_overrides)
-    store = SQLiteStore(tmp_path / "bridge.db", clock=clock)
+    store: Store = (
+        open_store(settings.store_url, clock=clock)
+        if settings.store_url
+        else SQLiteStore(tmp_path / "bridge.db", clock=clock)
+    )
     app = create_app(
         settings, store=store, clock=clock, ib_transport=ib_transport if login_in_process else None
     )
@@ -130,7 +136,7 @@ async def open_stack(
             yield Stack(
                 settings,
                 clock,
-                store,
+                store,  # type: ignore[arg-type]
                 app.state.bridge,
                 http,
                 ib,

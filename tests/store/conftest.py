@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_support import Backend, FakeClock, SQLiteBackend, backend_names
+from store_support import Backend, FakeClock, RedisBackend, SQLiteBackend, backend_names
 
 from ib_oauth_bridge.store import Store
 
@@ -19,6 +19,10 @@ def anyio_backend() -> str:
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         return SQLiteBackend(str(tmp_path / "data" / "bridge.db"))
+    if request.param == "redis":
+        # The session's redis-server (skipped without one, failed under CI), under a key
+        # prefix of this test's own: a fresh, empty store.
+        return RedisBackend(request.getfixturevalue("redis_server").url_for_test())
     raise AssertionError(f"unknown backend {request.param}")
 
 

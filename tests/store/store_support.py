@@ -3,9 +3,9 @@
 Lives in its own importable module (not in a test file or conftest) because multiprocessing's
 spawn start method re-imports whatever a child runs by module name.
 
-To add a backend (Redis): write a picklable `*Backend` with `name` and `open(clock)`, and list
-it in `backend_names()`; every contract test, including the cross-process races, then runs on
-it.
+A backend is a picklable `*Backend` with `name`, `purges` and `open(clock)`, listed in
+`backend_names()`; every contract test, including the cross-process races, runs on each:
+SQLite on a file, Redis on the session's redis-server under a key prefix of the test's own.
 
 Time: every store under test runs on a `FakeClock` that starts at T0, and every record's expiry
 is T0 plus an offset, so no test reads the wall clock or sleeps. T0 lies years in the past, so
@@ -36,6 +36,7 @@ from ib_oauth_bridge.store import (
     Store,
     secret_hash,
 )
+from ib_oauth_bridge.store.redis import RedisStore, redis_target
 
 T0 = 1_700_000_000.0  # 2023-11-14: the fake "now" every test starts at
 PAST = -60.0  # relative expiries, added to T0
@@ -59,6 +60,12 @@ class Backend(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def purges(self) -> bool:
+        """Whether `purge_expired` deletes (SQLite) or has nothing to do because the backend
+        expires records by itself (Redis TTLs: it returns 0)."""
+        ...
+
     def open(self, clock: Callable[[], float]) -> Store:
         """A new, independent handle on the same storage (a second process would do this)."""
         ...
@@ -68,13 +75,29 @@ class Backend(Protocol):
 class SQLiteBackend:
     path: str
     name: str = "sqlite"
+    purges: bool = True
 
     def open(self, clock: Callable[[], float]) -> Store:
         return SQLiteStore(self.path, clock=clock)
 
 
+@dataclass(frozen=True)
+class RedisBackend:
+    url: str  # with a ?prefix= of the test's own
+    name: str = "redis"
+    purges: bool = False
+
+    def open(self, clock: Callable[[], float]) -> Store:
+        return RedisStore(redis_target(self.url), clock=clock)
+
+
 def backend_names() -> list[str]:
-    return ["sqlite"]
+    return ["sqlite", "redis"]
+
+
+def purged(backend: Backend, count: int) -> int:
+    """What `purge_expired` answers on `backend` when `count` records have expired."""
+    return count if backend.purges else 0
 
 
 # -- records -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_support import FakeClock, at, make_client
+from store_support import Backend, FakeClock, at, make_client, purged
 
 from ib_oauth_bridge.store import Store
 
@@ -68,13 +68,16 @@ async def test_used_client_is_kept(store: Store, clock: FakeClock) -> None:
     assert await store.purge_expired() == 0
 
 
-async def test_mark_used_does_not_revive_an_expired_client(store: Store, clock: FakeClock) -> None:
+async def test_mark_used_does_not_revive_an_expired_client(
+    store: Store, backend: Backend, clock: FakeClock
+) -> None:
     client = make_client(expires_in=100)
     await store.put_client(client)
     clock.advance(100)
     await store.mark_client_used(client.client_id)
     assert await store.get_client(client.client_id) is None
-    assert await store.purge_expired() == 1
+    assert await store.list_clients() == []
+    assert await store.purge_expired() == purged(backend, 1)
 
 
 async def test_mark_unknown_client_used_is_harmless(store: Store) -> None:

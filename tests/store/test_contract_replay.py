@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_support import FakeClock, at, key
+from store_support import Backend, FakeClock, at, key, purged
 
 from ib_oauth_bridge.store import Store
 
@@ -39,10 +39,12 @@ async def test_expired_key_can_be_used_again(store: Store, clock: FakeClock) -> 
     assert await store.remember(k, at(200)) is True
 
 
-async def test_purge_forgets_only_expired_keys(store: Store, clock: FakeClock) -> None:
+async def test_purge_forgets_only_expired_keys(
+    store: Store, backend: Backend, clock: FakeClock
+) -> None:
     short, long = key(), key()
     await store.remember(short, at(10))
     await store.remember(long, at(100))
     clock.advance(10)
-    assert await store.purge_expired() == 1
+    assert await store.purge_expired() == purged(backend, 1)
     assert await store.remember(long, at(100)) is False

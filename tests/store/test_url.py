@@ -9,7 +9,10 @@ from store_support import FakeClock, key, make_transaction
 
 from ib_oauth_bridge.settings import Settings
 from ib_oauth_bridge.store import SQLiteStore, StoreURLError, open_store
+from ib_oauth_bridge.store.redis import RedisStore, StoreUnavailableError
 from ib_oauth_bridge.store.url import sqlite_path
+from redis_server import RedisServer
+from servers import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -63,9 +66,37 @@ async def test_open_store_uses_the_given_clock(tmp_path: Path) -> None:
         await store.close()
 
 
-@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "rediss://cache.example:6380"])
-def test_redis_is_not_built_yet(url: str) -> None:
-    with pytest.raises(StoreURLError, match="Redis store backend is not built yet"):
+async def test_redis_url_opens_a_redis_store(redis_server: RedisServer) -> None:
+    store = open_store(redis_server.url_for_test())
+    try:
+        assert isinstance(store, RedisStore)
+        assert await store.ping() is True
+    finally:
+        await store.close()
+
+
+def test_unreachable_redis_fails_at_open_naming_the_server_not_the_password() -> None:
+    port = free_port()  # nothing listens there
+    with pytest.raises(StoreUnavailableError) as raised:
+        open_store(f"redis://:hunter2-secret@127.0.0.1:{port}/3")
+    message = str(raised.value)
+    assert f"redis://127.0.0.1:{port}/3" in message
+    assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("redis://localhost/cache", "database number"),
+        ("redis://localhost:6379/0?prefix=a:b", "prefix"),
+        ("redis://localhost:6379/0?prefix=", "prefix"),
+        ("redis://localhost:6379/0?decode_responses=no", "unknown Redis URL parameter"),
+        ("redis://localhost:6379/0#frag", "fragment"),
+        ("redis://localhost:99999/0", "port"),
+    ],
+)
+def test_bad_redis_urls_are_refused_before_connecting(url: str, complaint: str) -> None:
+    with pytest.raises(StoreURLError, match=complaint):
         open_store(url)
 
 

@@ -7,10 +7,11 @@ of different limiters apart in the shared storage. `await limiter.hit(key)` coun
 and answers None while the key is within its limit, or how many seconds to wait (for
 `Retry-After`) once it is not; `enforce` raises the 429 for it.
 
-Counts live in this process's memory (`async+memory://`): each worker limits on its own, and a
-restart forgets. A `limits` storage URI such as `async+redis://...` shares them. `limits` keeps
-its windows on the system clock (it takes no injected clock); tests start each bridge with a
-fresh storage, or call `reset()`.
+Where the counts live follows the store: with the SQLite store, in this process's memory
+(`async+memory://`: each worker limits on its own, and a restart forgets); with a Redis store,
+in that same Redis under the store's namespace (`<prefix>:<format>:rl:...`, through redis-py),
+so every worker on every host counts together. `limits` keeps its windows on the system clock
+(it takes no injected clock); tests start each bridge with a fresh storage, or call `reset()`.
 
 Keys are the caller's business; client addresses go through `address_hash` first, so that no
 storage (this one, or the store's login transactions) ever holds a raw IP address.
@@ -31,6 +32,7 @@ from limits.storage import storage_from_string
 
 from .errors import BridgeError
 from .settings import Settings
+from .store.url import is_redis_url
 
 
 class RateLimiter:
@@ -72,8 +74,14 @@ class RateLimiter:
 class RateLimits:
     """The bridge's limiters over one shared `limits` storage."""
 
-    def __init__(self, *, address_secret: str, storage_uri: str = "async+memory://") -> None:
-        storage = storage_from_string(storage_uri)
+    def __init__(
+        self,
+        *,
+        address_secret: str,
+        storage_uri: str = "async+memory://",
+        **storage_options: str | float | bool,
+    ) -> None:
+        storage = storage_from_string(storage_uri, **storage_options)
         assert isinstance(storage, Storage), "an async storage (async+memory://, async+redis://)"
         self.storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
@@ -95,6 +103,21 @@ class RateLimits:
     async def reset(self) -> None:
         """Forget every count (tests)."""
         await self.storage.reset()
+
+
+def storage_for(store_url: str) -> dict[str, str]:
+    """The `limits` storage beside the store: the same Redis when the store is Redis (keys
+    under the store's namespace), else this process's memory."""
+    if not is_redis_url(store_url):
+        return {}
+    from .store.redis import redis_target  # the optional redis extra, present with a Redis store
+
+    target = redis_target(store_url)
+    return {
+        "storage_uri": "async+" + target.client_url,
+        "implementation": "redispy",
+        "key_prefix": target.namespace + "rl",
+    }
 
 
 def rate_limited(description: str, retry_after: int) -> BridgeError:
@@ -124,7 +147,7 @@ class BridgeLimits:
     @classmethod
     def from_settings(cls, settings: Settings, *, secret: str) -> BridgeLimits:
         """`secret` keys the address hash (the cookie secret: stable across workers)."""
-        rates = RateLimits(address_secret=secret)
+        rates = RateLimits(address_secret=secret, **storage_for(settings.effective_store_url))
         return cls(
             rates=rates,
             registration=rates.limiter(settings.registration_rate_limit, name="registration"),

@@ -38,8 +38,10 @@ SETTING_DOCS: dict[str, str] = {
     "database": ("The SQLite file (used when `IB_BRIDGE_STORE_URL` is unset)."),
     "store_url": (
         "Which store backend to use: `sqlite:///absolute/path.db`, "
-        "`sqlite:relative/path.db` or a bare path. (`redis://` is refused until the "
-        "Redis backend exists.)"
+        "`sqlite:relative/path.db` or a bare path (one host), or "
+        "`redis://[user:password@]host[:port][/db]` / `rediss://...` (TLS) for bridges on "
+        "several hosts; see [Redis](#redis). A Redis store that cannot be reached stops the "
+        "start-up with a message naming the server (never the password)."
     ),
     "platform_hosts": (
         "Comma-separated host patterns (fnmatch) that users' platform URLs and IB's "

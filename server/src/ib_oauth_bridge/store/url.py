@@ -10,9 +10,12 @@ from pathlib import Path
 from .protocols import Store
 from .sqlite import SQLiteStore
 
-__all__ = ["ACCEPTED_FORMS", "StoreURLError", "open_store", "sqlite_path"]
+__all__ = ["ACCEPTED_FORMS", "StoreURLError", "is_redis_url", "open_store", "sqlite_path"]
 
-ACCEPTED_FORMS = "sqlite:///absolute/path.db, sqlite:relative/path.db, or a bare filesystem path"
+ACCEPTED_FORMS = (
+    "sqlite:///absolute/path.db, sqlite:relative/path.db, a bare filesystem path,"
+    " or redis://[:password@]host[:port][/db] (rediss:// for TLS)"
+)
 
 # A URL scheme (RFC 3986 3.1) followed by a colon. Anything that does not start like this is
 # taken as a plain path; a path that does (a:b.db) can be written ./a:b.db.
@@ -24,8 +27,26 @@ class StoreURLError(ValueError):
 
 
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
-    """Open the store that `url` names, with `clock` as its idea of now."""
+    """Open the store that `url` names, with `clock` as its idea of now. A Redis store is
+    checked at once: an unreachable server raises `StoreUnavailableError` here, at start-up."""
+    if is_redis_url(url):
+        try:
+            from .redis import RedisStore, redis_target
+        except ModuleNotFoundError as exc:  # the optional `redis` extra is not installed
+            raise StoreURLError(
+                f"a Redis store needs the redis package: install ib-oauth-bridge[redis] ({exc})"
+            ) from None
+        try:
+            redis_target(url)
+        except ValueError as exc:
+            raise StoreURLError(f"{exc}; use {ACCEPTED_FORMS}") from None
+        return RedisStore.open(url, clock=clock)
     return SQLiteStore(sqlite_path(url), clock=clock)
+
+
+def is_redis_url(url: str) -> bool:
+    match = _SCHEME.match(url.strip())
+    return match is not None and match.group(1).lower() in {"redis", "rediss"}
 
 
 def sqlite_path(url: str) -> Path:
@@ -38,9 +59,7 @@ def sqlite_path(url: str) -> Path:
         return Path(url)
     scheme = match.group(1).lower()
     if scheme in {"redis", "rediss"}:
-        raise StoreURLError(
-            f"the Redis store backend is not built yet ({scheme}://); use {ACCEPTED_FORMS}"
-        )
+        raise StoreURLError(f"{scheme}:// names a Redis store, not a SQLite file")
     if scheme != "sqlite":
         raise StoreURLError(f"unsupported store URL scheme {scheme!r}; use {ACCEPTED_FORMS}")
     rest = url[match.end() :]
