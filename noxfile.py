@@ -90,8 +90,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the server package."""
-    session.install("-e", SERVER, *TYPE_DEPS)
+    """mypy --strict over the server package, its optional backends included."""
+    session.install("-e", f"{SERVER}[redis]", *TYPE_DEPS)
     session.chdir(SERVER)
     session.run("mypy")
 
