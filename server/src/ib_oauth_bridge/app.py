@@ -25,6 +25,7 @@ from .bridge import Bridge
 from .clock import Clock, system_clock
 from .edge import IssuerHost, StrictTransportSecurity
 from .errors import BridgeError
+from .forwarded import TrustedProxies
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
 from .handlers.header_limits import HeaderLimits
@@ -137,6 +138,7 @@ def create_app(
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
         middleware=[
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),
             Middleware(RequestIds),
             Middleware(
                 HeaderLimits,
