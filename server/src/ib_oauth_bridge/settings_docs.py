@@ -211,7 +211,8 @@ SETTING_DOCS: dict[str, str] = {
         "to `/register` counted, written as the `limits` library reads it "
         "(`10/minute`, `100 per hour`). Beyond it: 429 `rate_limited` with "
         "`Retry-After`. The address is the connection's (or, from a trusted proxy, "
-        "the one it forwards: `IB_BRIDGE_TRUSTED_PROXIES`), and each worker process counts on its own."
+        "the one it forwards: `IB_BRIDGE_TRUSTED_PROXIES`), and each worker process "
+        "counts on its own."
     ),
     "registration_unused_ttl": (
         "Seconds a registered client has to complete its first sign-in; after that its "
