@@ -38,6 +38,8 @@ TEST_DEPS = [
     # A test CA for https Client ID Metadata Documents on loopback (tests/servers.py);
     # requests-oauthlib's default token request is an interop peer.
     "trustme>=1.2", "requests-oauthlib>=2",
+    # tests/deployment: the bridge under each ASGI server the docs name (uvicorn comes with it).
+    "gunicorn>=23", "uvicorn-worker>=0.3", "hypercorn>=0.17", "granian>=2",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]
