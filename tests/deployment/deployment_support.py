@@ -102,8 +102,8 @@ def deployed(
     server: str, emulator: Emulator, tmp_path: Path, *, workers: int
 ) -> Iterator[Deployed]:
     """`server` serving the bridge, once every one of its `workers` has run the lifespan's
-    start (one "bridge started" line each: the lifespan runs under this server); on leaving, SIGTERM and a check that it stopped in time,
-    cleanly (exit status 0) and without a traceback."""
+    start (one "bridge started" line each: the lifespan runs under this server); on leaving,
+    SIGTERM and a check that it stopped in time, cleanly (exit status 0) and without a traceback."""
     port = free_port()
     data_dir = tmp_path / "bridge"
     data_dir.mkdir()

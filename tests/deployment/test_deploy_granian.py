@@ -1,11 +1,14 @@
-"""The bridge under granian with `--interface asgi --factory` (its Rust HTTP server): the whole flow, forged forwarding headers ignored, the lifespan in
-every worker, and a clean stop on SIGTERM (deployment_support)."""
+"""granian with `--interface asgi --factory` (its own Rust HTTP server).
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from deployment_support import check_deployment, deployed
+
 from servers import Emulator
 
 

@@ -1,12 +1,15 @@
-"""The bridge under gunicorn with two uvicorn workers (`uvicorn_worker.UvicornWorker`, the maintained
-class; `uvicorn.workers` is deprecated): the whole flow, forged forwarding headers ignored, the lifespan in
-every worker, and a clean stop on SIGTERM (deployment_support)."""
+"""gunicorn with two uvicorn workers: `uvicorn_worker.UvicornWorker`, the maintained class
+(uvicorn.workers is deprecated).
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from deployment_support import check_deployment, deployed
+
 from servers import Emulator
 
 

@@ -1,11 +1,14 @@
-"""The bridge under hypercorn, the factory called in the app path (`...:create_app_from_env()`): the whole flow, forged forwarding headers ignored, the lifespan in
-every worker, and a clean stop on SIGTERM (deployment_support)."""
+"""hypercorn, the factory called in the application path (`...:create_app_from_env()`).
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from deployment_support import check_deployment, deployed
+
 from servers import Emulator
 
 

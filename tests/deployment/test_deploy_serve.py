@@ -1,11 +1,14 @@
-"""The bridge under `ib-oauth-bridge serve --workers 2` (uvicorn as cli.py configures it): the whole flow, forged forwarding headers ignored, the lifespan in
-every worker, and a clean stop on SIGTERM (deployment_support)."""
+"""`ib-oauth-bridge serve --workers 2`: uvicorn as cli.py configures it.
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from deployment_support import check_deployment, deployed
+
 from servers import Emulator
 
 

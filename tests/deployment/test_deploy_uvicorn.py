@@ -1,11 +1,14 @@
-"""The bridge under uvicorn with `--workers 2` (its own supervisor process), `--factory`: the whole flow, forged forwarding headers ignored, the lifespan in
-every worker, and a clean stop on SIGTERM (deployment_support)."""
+"""uvicorn's own command line: `--factory`, `--workers 2` (its supervisor process).
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from deployment_support import check_deployment, deployed
+
 from servers import Emulator
 
 
