@@ -59,11 +59,11 @@ def command(server: str, port: int) -> list[str]:
                 "--workers", "2", "--bind", address, "--forwarded-allow-ips", "",
                 "--graceful-timeout", "5", f"{FACTORY}()"]
     if server == "hypercorn":
-        return [str(BIN / "hypercorn"), "--bind", address, "--workers", "1",
+        return [str(BIN / "hypercorn"), "--bind", address, "--workers", "2",
                 "--graceful-timeout", "5", f"{FACTORY}()"]
     if server == "granian":
         return [str(BIN / "granian"), "--interface", "asgi", "--factory", "--host",
-                "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws",
+                "127.0.0.1", "--port", str(port), "--workers", "2", "--no-ws",
                 "--log-level", "warning", FACTORY]
     raise ValueError(server)
 

@@ -15,5 +15,5 @@ from servers import Emulator
 def test_hypercorn_serves_the_whole_flow_and_stops_on_sigterm(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    with deployed("hypercorn", emulator, tmp_path, workers=1) as bridge:
-        check_deployment(bridge, emulator, workers=1)
+    with deployed("hypercorn", emulator, tmp_path, workers=2) as bridge:
+        check_deployment(bridge, emulator, workers=2)
