@@ -45,11 +45,11 @@ FORGED = {
 }
 
 
-def command(server: str, port: int) -> list[str]:
+def command(server: str, port: int, workers: int = 2) -> list[str]:
     """The command line docs/operations.md gives for `server` (with a test port)."""
     address = f"127.0.0.1:{port}"
     if server == "serve":  # the package's own command: uvicorn, configured by cli.server_limits
-        return [CLI, "serve", "--port", str(port), "--workers", "2"]
+        return [CLI, "serve", "--port", str(port), "--workers", str(workers)]
     if server == "uvicorn":
         return [str(BIN / "uvicorn"), "--factory", FACTORY, "--host", "127.0.0.1",
                 "--port", str(port), "--workers", "2", "--no-proxy-headers",
@@ -99,7 +99,12 @@ class Deployed:
 
 @contextmanager
 def deployed(
-    server: str, emulator: Emulator, tmp_path: Path, *, workers: int
+    server: str,
+    emulator: Emulator,
+    tmp_path: Path,
+    *,
+    workers: int,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Deployed]:
     """`server` serving the bridge, once every one of its `workers` has run the lifespan's
     start (one "bridge started" line each: the lifespan runs under this server); on leaving,
@@ -108,11 +113,12 @@ def deployed(
     data_dir = tmp_path / "bridge"
     data_dir.mkdir()
     audit_path = data_dir / "audit.log"
-    env = bridge_env(port, emulator, data_dir, IB_BRIDGE_AUDIT_LOG=str(audit_path),
-                     IB_BRIDGE_LOG_LEVEL="INFO")
+    environment = bridge_env(port, emulator, data_dir, IB_BRIDGE_AUDIT_LOG=str(audit_path),
+                             IB_BRIDGE_LOG_LEVEL="INFO", **(env or {}))
     log_path = tmp_path / f"{server}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command(server, port), env=env, stdout=log, stderr=log,
+        process = subprocess.Popen(command(server, port, workers), env=environment,
+                                   stdout=log, stderr=log,
                                    cwd=tmp_path, start_new_session=True)
     running = Deployed(f"http://127.0.0.1:{port}", process, log_path, audit_path)
     try:
@@ -125,7 +131,12 @@ def deployed(
         yield running
     finally:
         stopped_in = stop(process)
-    assert process.returncode == 0, f"{server} exited with {process.returncode}:\n{running.logs()}"
+    # uvicorn in a single process re-raises the SIGTERM it handled once it has shut down.
+    assert process.returncode in {0, -signal.SIGTERM}, (
+        f"{server} exited with {process.returncode}:\n{running.logs()}"
+    )
+    # The lifespan's shutdown (the purge loop cancelled, the pools closed) ran in every worker.
+    assert running.log_messages().count("bridge stopped") == workers, running.logs()
     assert stopped_in < STOP_WITHIN, f"{server} took {stopped_in:.1f} s to stop"
     assert "Traceback" not in running.logs(), running.logs()
 

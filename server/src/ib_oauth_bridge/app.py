@@ -134,6 +134,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await purging
             await bridge.aclose()
+            log.info("bridge stopped")
 
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
