@@ -111,6 +111,24 @@ async def test_what_a_trusted_proxy_does_not_clearly_forward_is_the_proxys_addre
         assert await register_from(stack, PROXY) == 429
 
 
+GARBAGE = [
+    'for="[::1', "for=", "=", ";;,,;", 'for="\\"', "for=[zz]:1", "host=a b", "proto=gopher",
+    "for=" + "1." * 4000, "for=1.2.3.4;for=5.6.7.8", "\u00e9=\u00e9", "for=::ffff:10.0.0.9",
+]
+
+
+@overrides(**TRUSTING)
+@pytest.mark.parametrize("peer", [PROXY, OUTSIDER])
+async def test_no_forwarded_value_gets_a_500(stack: Stack, peer: str) -> None:
+    for value in GARBAGE:
+        headers = {"Forwarded": value, "X-Forwarded-For": value, "X-Forwarded-Host": value,
+                   "X-Forwarded-Proto": value}
+        encoded = {name: text.encode("utf-8") for name, text in headers.items()}
+        async with at(stack, peer) as client:
+            answer = await client.get("/.well-known/oauth-authorization-server", headers=encoded)
+        assert answer.status_code in {200, 400, 431}, (value, answer.text)
+
+
 @overrides(login_max_pending_per_address=1, **TRUSTING)
 async def test_the_pending_login_cap_counts_the_forwarded_client(stack: Stack) -> None:
     async def open_page(peer: str, forwarded_for: str) -> int:
