@@ -40,6 +40,8 @@ TEST_DEPS = [
     "trustme>=1.2", "requests-oauthlib>=2",
     # The Redis store backend's client (the server's `redis` extra), for its contract tests.
     "redis>=5.2",
+    # tests/deployment: the bridge under each ASGI server the docs name (uvicorn comes with it).
+    "gunicorn>=23", "uvicorn-worker>=0.3", "hypercorn>=0.17", "granian>=2",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]

@@ -109,4 +109,7 @@ def test_serve_and_dev_give_uvicorn_the_limits(monkeypatch: pytest.MonkeyPatch) 
     assert options["h11_max_incomplete_event_size"] > 20000  # the app's 431 speaks first
     assert options["limit_concurrency"] is None
     assert options["server_header"] is False
+    # uvicorn's default would believe X-Forwarded-For from 127.0.0.1 (IB_BRIDGE_TRUSTED_PROXIES
+    # decides instead; tests/deployment/test_deploy_serve.py shows it over a socket).
+    assert options["proxy_headers"] is False
     assert cli.server_limits(Settings.from_env({"IB_BRIDGE_DEV": "1"}))["server_header"] is False

@@ -157,3 +157,13 @@ def test_a_resource_server_cannot_claim_the_proxy_as_its_resource() -> None:
 def test_the_refresh_grace_is_bounded(value: str) -> None:
     with pytest.raises(SettingsError, match="IB_BRIDGE_REFRESH_GRACE_SECONDS"):
         Settings.from_env({**GOOD, "IB_BRIDGE_REFRESH_GRACE_SECONDS": value}).check()
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings.from_env(GOOD).trusted_proxies == ()  # none trusted by default
+    settings = Settings.from_env({**GOOD, "IB_BRIDGE_TRUSTED_PROXIES": "10.0.0.5, fd00::/8"})
+    settings.check()
+    assert settings.trusted_proxies == ("10.0.0.5", "fd00::/8")
+    for bad in ("proxy.internal", "10.0.0.0/33", "*"):
+        with pytest.raises(SettingsError, match="IB_BRIDGE_TRUSTED_PROXIES"):
+            Settings.from_env({**GOOD, "IB_BRIDGE_TRUSTED_PROXIES": bad}).check()

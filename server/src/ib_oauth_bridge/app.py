@@ -25,6 +25,7 @@ from .bridge import Bridge
 from .clock import Clock, system_clock
 from .edge import IssuerHost, StrictTransportSecurity
 from .errors import BridgeError
+from .forwarded import TrustedProxies
 from .handlers import HANDLERS, PROXY_OPERATIONS
 from .handlers.errors import bridge_error, http_error, server_error
 from .handlers.header_limits import HeaderLimits
@@ -133,10 +134,12 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await purging
             await bridge.aclose()
+            log.info("bridge stopped")
 
     app = Starlette(
         routes=build_routes(load_spec(), HANDLERS, protected),
         middleware=[
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),
             Middleware(RequestIds),
             Middleware(
                 HeaderLimits,

@@ -198,6 +198,10 @@ def server_limits(settings: Settings) -> dict[str, Any]:
       proxy in front provides both in production.
     - `limit_concurrency`: off unless set; it counts idle and slow connections too, so a crowd
       of slow clients would turn it into 503s for everyone.
+    - `proxy_headers`: off. uvicorn otherwise believes `X-Forwarded-For`/`-Proto` from
+      127.0.0.1 (its default `forwarded_allow_ips`, or `$FORWARDED_ALLOW_IPS`) before the app
+      sees the request; the app believes them only from IB_BRIDGE_TRUSTED_PROXIES
+      (forwarded.TrustedProxies).
     - `server_header`: off; proxied answers carry no `Server`, and the bridge's own don't
       advertise uvicorn. The `Date` header stays uvicorn's (IB's is dropped by the proxy).
     """
@@ -206,6 +210,7 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "h11_max_incomplete_event_size": settings.max_header_bytes + 8 * 1024,
         "limit_concurrency": settings.server_limit_concurrency,
         "server_header": False,
+        "proxy_headers": False,
     }
 
 
@@ -218,7 +223,6 @@ def run_serve(host: str, port: int, workers: int) -> int:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
         log_level="warning",
         **server_limits(settings),
     )

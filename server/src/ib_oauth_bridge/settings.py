@@ -7,6 +7,7 @@ from which the docs site generates its settings reference.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -96,6 +97,9 @@ class Settings:
     # `serve`/`dev`: uvicorn's idle keep-alive timeout, and its connection cap (503 beyond it).
     server_keep_alive_timeout: int = 5
     server_limit_concurrency: int | None = None
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-* / Forwarded headers are believed
+    # (forwarded.TrustedProxies); none by default: the connection's peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     max_form_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
@@ -236,6 +240,7 @@ class Settings:
                 "SERVER_KEEP_ALIVE_TIMEOUT", defaults.server_keep_alive_timeout
             ),
             "server_limit_concurrency": get_int("SERVER_LIMIT_CONCURRENCY", 0) or None,
+            "trusted_proxies": get_list("TRUSTED_PROXIES") or (),
             "cors_origins": get_list("CORS_ORIGINS") or (),
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
@@ -287,6 +292,14 @@ class Settings:
         if self.registration_unused_ttl <= 0:
             raise SettingsError(f"{PREFIX}REGISTRATION_UNUSED_TTL must be a positive number")
         self._check_limits()
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR "
+                    "network (like 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
         for name in FRAUD_SETTINGS:
             value = getattr(self, name)
             if value < 0 or (value == 0 and name.endswith(("_window", "_seconds"))):

@@ -156,6 +156,15 @@ SETTING_DOCS: dict[str, str] = {
         "Largest form body `/token`, `/revoke`, `/introspect` and the login page's "
         "forms read (413 beyond it)."
     ),
+    "trusted_proxies": (
+        "Comma-separated IP addresses or CIDR networks of the reverse proxies in front of "
+        "the bridge (`10.0.0.5, 10.1.0.0/16`). Only a connection from one of them has its "
+        "`X-Forwarded-For` (the rightmost address that is not a trusted proxy), "
+        "`X-Forwarded-Proto`/`-Host` or RFC 7239 `Forwarded` believed: that address is then "
+        "the client's for the rate limits, the login's pending cap, the audit log and the "
+        "fraud rules. From anyone else these headers are dropped unread. URLs are always "
+        "built from `IB_BRIDGE_ISSUER`, and a forwarded Host must still be the issuer's."
+    ),
     "cors_origins": (
         "Comma-separated origins of browser apps allowed to call `/token`, "
         "`/register`, `/userinfo`, `/proxy/`, the metadata and `/jwks.json` "
@@ -203,8 +212,9 @@ SETTING_DOCS: dict[str, str] = {
         "Registrations allowed per client address over a moving window, every request "
         "to `/register` counted, written as the `limits` library reads it "
         "(`10/minute`, `100 per hour`). Beyond it: 429 `rate_limited` with "
-        "`Retry-After`. The address is the connection's (forwarded headers are not "
-        "trusted), and each worker process counts on its own."
+        "`Retry-After`. The address is the connection's (or, from a trusted proxy, "
+        "the one it forwards: `IB_BRIDGE_TRUSTED_PROXIES`), and each worker process "
+        "counts on its own."
     ),
     "registration_unused_ttl": (
         "Seconds a registered client has to complete its first sign-in; after that its "
@@ -325,6 +335,7 @@ DEFAULT_TEXT: dict[str, str] = {
     "store_url": "the SQLite file `IB_BRIDGE_DATABASE`",
     "proxy_max_upload_bytes": "`0` (no cap)",
     "server_limit_concurrency": "— (none)",
+    "trusted_proxies": "— (none: forwarded headers are ignored)",
     "registration_access_token": "— (registration open)",
 }
 

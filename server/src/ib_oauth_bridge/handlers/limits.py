@@ -1,9 +1,10 @@
 """Rate limits at the HTTP layer: who is asking (the client address, as a keyed hash) and the
 per-address, per-client and per-grant checks the handlers make before any work.
 
-The address is the ASGI client's: the connection's peer. Behind a reverse proxy that is the
-proxy's address, so every user shares one allowance; forwarded headers (`X-Forwarded-For`,
-`Forwarded`) are not trusted yet, so that no caller can choose its own key.
+The address is the ASGI client's: the connection's peer, or, when that peer is one of
+IB_BRIDGE_TRUSTED_PROXIES, the client it forwards for (`forwarded.TrustedProxies` sets the
+scope's client before any handler runs). A caller's own forwarded headers are never read, so
+that no caller can choose its own key.
 """
 
 from __future__ import annotations

@@ -1,0 +1,19 @@
+"""`ib-oauth-bridge serve --workers 2`: uvicorn as cli.py configures it.
+
+The whole flow, forged forwarding headers ignored, the lifespan in every worker and a
+clean stop on SIGTERM (deployment_support)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployment_support import check_deployment, deployed
+
+from servers import Emulator
+
+
+def test_serve_serves_the_whole_flow_and_stops_on_sigterm(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    with deployed("serve", emulator, tmp_path, workers=2) as bridge:
+        check_deployment(bridge, emulator, workers=2)
