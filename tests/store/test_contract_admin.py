@@ -234,8 +234,12 @@ async def test_restore_refuses_what_is_not_a_backup(
     assert await other.list_grants() == []
 
 
-async def test_a_redis_backup_restores_only_under_its_own_prefix(
-    backend: Backend, store: Store, other: Store, tmp_path: Path
+async def test_a_redis_backup_restores_only_under_its_own_prefix_with_expiry(
+    backend: Backend,
+    store: Store,
+    other: Store,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     if backend.name != "redis":
         pytest.skip("a Redis backup's format")
@@ -256,6 +260,14 @@ async def test_a_redis_backup_restores_only_under_its_own_prefix(
     with pytest.raises(BackupError, match="line"):
         await restore(other, broken)
     assert await other.list_grants() == []
+
+    # Restored with the expiry it had: Redis drops it when the grant's session ends, and a key
+    # without one (the revocation counter) stays without.
+    await restore(other, path)
+    redis = request.getfixturevalue("redis_server").client()
+    ns = other.target.namespace  # type: ignore[attr-defined]
+    assert 0 < redis.pttl(f"{ns}g:g-1") <= FUTURE * 1000
+    assert redis.pttl(f"{ns}n:rev") == -1
 
 
 async def test_a_sqlite_restore_checks_the_schema_version(
