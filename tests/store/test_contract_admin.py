@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import stat
 from collections.abc import AsyncIterator
@@ -154,7 +155,8 @@ async def test_a_restored_backup_holds_every_live_record_and_works(
     made = await backup(store, path)
     result = await restore(other, path)
 
-    assert made.records > 0 and result.records > 0
+    assert made.records > 0
+    assert result.records > 0
     grant = await other.get_grant("g-1")
     assert grant == await store.get_grant("g-1")
     assert await other.get_grant("g-revoked") is None
@@ -162,10 +164,12 @@ async def test_a_restored_backup_holds_every_live_record_and_works(
     assert await other.revocation_count() == await store.revocation_count()
     # Single use still holds in the copy: the code and the token are consumed once there.
     consumed = await other.consume_code(keys["code"])
-    assert consumed.record is not None and consumed.first_use
+    assert consumed.record is not None
+    assert consumed.first_use
     assert (await other.consume_code(keys["code"])).first_use is False
     token = await other.consume_refresh_token(keys["token"])
-    assert token.record is not None and token.first_use
+    assert token.record is not None
+    assert token.first_use
     # Revocation works on restored records: the grant's token goes with it.
     await other.revoke_grant("g-1")
     assert await other.get_refresh_token(keys["token"]) is None
@@ -180,7 +184,7 @@ async def test_a_backup_is_owner_only_and_never_overwrites(store: Store, tmp_pat
     with pytest.raises(BackupError, match="exists"):
         await backup(store, path)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
 
 
 async def test_a_backup_holds_hashes_and_sealed_values_only(store: Store, tmp_path: Path) -> None:

@@ -39,13 +39,21 @@ __all__ = ["add_commands", "add_store_actions", "run"]
 
 PAGE = 500  # grants read from the store per call while listing
 REASON = "admin"  # the audit reason of what these commands end
+GRANT_COLUMNS = (
+    "GRANT",
+    "CLIENT",
+    "USER",
+    "NAME",
+    "CREATED",
+    "LAST USED",
+    "REFRESHES",
+    "SESSION ENDS",
+)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `grants` and `clients` commands."""
-    grants = commands.add_parser(
-        "grants", help="list the live grants (sign-ins), or revoke one"
-    )
+    grants = commands.add_parser("grants", help="list the live grants (sign-ins), or revoke one")
     grant_actions = grants.add_subparsers(dest="action", required=True)
     listing = grant_actions.add_parser(
         "list",
@@ -184,7 +192,7 @@ async def live_grants(
 def grant_json(grant: GrantSummary) -> dict[str, object]:
     entry = dataclasses.asdict(grant)
     for name in ("created_at", "last_used_at", "session_expires_at"):
-        entry[name] = iso(entry[name])  # type: ignore[arg-type]
+        entry[name] = iso(entry[name])
     return entry
 
 
@@ -207,8 +215,7 @@ async def list_grants(store: Store, user: str | None, client_id: str | None, as_
         )
         for g in grants
     ]
-    header = ("GRANT", "CLIENT", "USER", "NAME", "CREATED", "LAST USED", "REFRESHES", "SESSION ENDS")
-    print_table(header, rows)
+    print_table(GRANT_COLUMNS, rows)
     print(f"{len(grants)} live grant{'' if len(grants) == 1 else 's'}")
     return 0
 
@@ -351,7 +358,9 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     cells = [list(header), *([cell(value) for value in row] for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def _audit_settings(settings: Settings) -> Settings:

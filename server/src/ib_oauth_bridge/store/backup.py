@@ -48,8 +48,6 @@ class BackupResult:
 
 async def backup(store: Store, path: Path) -> BackupResult:
     """Write a backup of `store` to `path`, which must not exist yet."""
-    if path.exists():
-        raise BackupError(f"{path} exists; choose a new file (a backup never overwrites)")
     with _new_file(path) as tmp:
         if isinstance(store, SQLiteStore):
             return _backup_sqlite(store, tmp)
@@ -62,8 +60,7 @@ async def backup(store: Store, path: Path) -> BackupResult:
 
 async def restore(store: Store, path: Path, *, force: bool = False) -> BackupResult:
     """Restore the backup at `path` into `store`, which must be empty unless `force`."""
-    if not path.is_file():
-        raise BackupError(f"{path} is not a file")
+    _check_file(path)
     if isinstance(store, SQLiteStore):
         return _restore_sqlite(store, path, force=force)
     from .redis import RedisStore
@@ -73,10 +70,17 @@ async def restore(store: Store, path: Path, *, force: bool = False) -> BackupRes
     raise BackupError(f"cannot restore into {store!r}")
 
 
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+
+
 @contextlib.contextmanager
 def _new_file(path: Path) -> Iterator[Path]:
     """An owner-only temporary file beside `path`, put in place (hard link: never over a file
     that appeared meanwhile) once the body succeeds, removed either way."""
+    if path.exists():
+        raise BackupError(f"{path} exists; choose a new file (a backup never overwrites)")
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a directory")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -198,8 +202,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
                     and isinstance(record.get("value"), list)
                     and all(isinstance(v, str) for v in record["value"])
                     and (
-                        record.get("expires_at_ms") is None
-                        or type(record["expires_at_ms"]) is int
+                        record.get("expires_at_ms") is None or type(record["expires_at_ms"]) is int
                     )
                 ):
                     raise ValueError("not a record")
