@@ -4,8 +4,10 @@ under proxy and refresh load that a new bridge on a fresh data dir serves every 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 import sqlite3
 import subprocess
 import threading
@@ -17,6 +19,8 @@ import httpx
 import pytest
 
 from flow import authorize, exchange, refresh
+from ib_oauth_bridge.store import Grant, RegisteredClient, open_store
+from redis_server import RedisServer
 from servers import CLI, Bridge, Emulator, bridge_env, free_port
 from signed_in import SignedIn, sign_in
 
@@ -303,3 +307,73 @@ def test_a_backup_under_load_restores_into_a_fresh_data_dir_where_every_grant_wo
         assert client_id in admin(env, "clients", "list", "--json").stdout
     finally:
         new.stop()
+
+
+# -- the same commands on a Redis store ------------------------------------------------------
+
+
+def redis_env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IB_BRIDGE_")}
+    return {**env, "IB_BRIDGE_STORE_URL": url, "IB_BRIDGE_AUDIT_LOG": "stderr"}
+
+
+def put_grants(url: str, *grants: Grant) -> None:
+    async def put() -> None:
+        store = open_store(url)
+        try:
+            for grant in grants:
+                await store.put_grant(grant)
+            await store.put_client(RegisteredClient(
+                client_id="dyn-redis", client_secret_hash=None, token_endpoint_auth_method="none",
+                redirect_uris=("http://127.0.0.1/cb",), grant_types=("authorization_code",),
+                response_types=("code",), scope="ib.read", client_name="Redis host",
+                client_uri=None, logo_uri=None, client_id_issued_at=int(time.time()),
+                expires_at=None,
+            ))
+        finally:
+            await store.close()
+
+    asyncio.run(put())
+
+
+def a_grant(grant_id: str, client_id: str = "dyn-redis") -> Grant:
+    now = time.time()
+    return Grant(
+        grant_id=grant_id, client_id=client_id, scope="ib.read", resource=None,
+        sid_ciphertext=b"\x01sealed", platform_url="https://acme.intelligencebank.com",
+        api_v3_url="https://apius.intelligencebank.com", ib_client_id="abc",
+        user={"sub": "u-9", "email": "ops@example.com", "name": "Op"},
+        session_expires_at=now + 3600, created_at=now, last_used_at=now,
+    )
+
+
+def test_the_commands_on_a_redis_store(redis_server: RedisServer, tmp_path: Path) -> None:
+    url = redis_server.url_for_test()
+    env = redis_env(url)
+    put_grants(url, a_grant("g-r1"), a_grant("g-r2"), a_grant("g-other", "web-app"))
+
+    assert set(listed(env)) == {"g-r1", "g-r2", "g-other"}
+    assert set(listed(env, "--client", "dyn-redis", "--user", "OPS@example.com")) == {
+        "g-r1", "g-r2"}
+    assert admin(env, "grants", "revoke", "g-r1").returncode == 0
+    assert set(listed(env)) == {"g-r2", "g-other"}
+    assert "Redis host" in admin(env, "clients", "list").stdout
+    purged = admin(env, "store", "purge")
+    assert purged.returncode == 0
+    assert purged.stdout.startswith("0 expired")
+
+    backup = tmp_path / "redis-backup.jsonl"
+    done = admin(env, "store", "backup", str(backup))
+    assert done.returncode == 0, done.stderr
+    assert backup.stat().st_mode & 0o077 == 0
+    target = redis_env(redis_server.url_for_test())
+    restored = admin(target, "store", "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    assert set(listed(target)) == {"g-r2", "g-other"}
+    assert admin(target, "store", "restore", str(backup)).returncode == 1
+    assert admin(target, "store", "restore", "--force", str(backup)).returncode == 0
+
+    deleted = admin(target, "clients", "delete", "dyn-redis")
+    assert deleted.returncode == 0, deleted.stderr
+    assert set(listed(target)) == {"g-other"}
+    assert set(listed(env)) == {"g-r2", "g-other"}  # the source is untouched

@@ -259,10 +259,18 @@ async def test_a_redis_backup_restores_only_under_its_own_prefix_with_expiry(
     bad.write_text(path.read_text().replace('"version":1', '"version":99', 1))
     with pytest.raises(BackupError, match="version 99"):
         await restore(other, bad)
-    broken = tmp_path / "broken"
-    broken.write_text(path.read_text() + '{"key": "", "type": "hash", "value": []}\n')
-    with pytest.raises(BackupError, match="line"):
-        await restore(other, broken)
+    for line in (
+        '{"key": "", "type": "hash", "value": ["a", "b"]}',
+        '{"key": "g:x", "type": "hash", "value": ["odd"]}',
+        '{"key": "gk:x", "type": "zset", "value": ["m", "not-a-score"]}',
+        '{"key": "n:rev", "type": "string", "value": ["1"], "expires_at_ms": "soon"}',
+        '{"key": "x", "type": "list", "value": ["a"]}',
+        "[1, 2]",
+    ):
+        broken = tmp_path / "broken"
+        broken.write_text(path.read_text() + line + "\n")
+        with pytest.raises(BackupError, match="line"):
+            await restore(other, broken)
     assert await other.list_grants() == []
 
     # Restored with the expiry it had: Redis drops it when the grant's session ends, and a key

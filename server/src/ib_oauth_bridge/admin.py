@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sqlite3
 import sys
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import anyio
 
@@ -28,10 +30,15 @@ from .store import GrantSummary, RegisteredClient, Store, open_store
 from .store.backup import BackupError, backup, restore
 
 try:
+    from redis import RedisError
+
     from .store.redis import StoreUnavailableError
 except ModuleNotFoundError:  # the optional redis extra is not installed: no Redis store either
 
     class StoreUnavailableError(RuntimeError):  # type: ignore[no-redef]
+        pass
+
+    class RedisError(Exception):  # type: ignore[no-redef]
         pass
 
 
@@ -169,6 +176,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return anyio.run(main)
     except (BackupError, StoreUnavailableError) as exc:
         print(f"ib-oauth-bridge: {exc}", file=sys.stderr)
+        return 1
+    except (RedisError, sqlite3.Error, OSError) as exc:
+        # The store (or the backup file) failed midway: say what, without a traceback, and
+        # without the store URL's password should the message quote it.
+        message = str(exc)
+        password = urlsplit(settings.effective_store_url.strip()).password
+        if password:
+            message = message.replace(password, "***").replace(unquote(password), "***")
+        print(f"ib-oauth-bridge: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ __all__ = ["REDIS_BACKUP_FORMAT", "BackupError", "BackupResult", "backup", "rest
 
 REDIS_BACKUP_FORMAT = "ib-oauth-bridge-redis-backup"
 REDIS_BACKUP_VERSION = 1
+_RECORD_FIELDS = frozenset({"key", "type", "value", "pttl", "expires_at_ms"})
 
 
 class BackupError(Exception):
@@ -194,22 +196,35 @@ def _records(path: Path) -> list[dict[str, Any]]:
         for number, line in enumerate(file, start=2):
             try:
                 record = json.loads(line)
-                if not (
-                    isinstance(record, dict)
-                    and isinstance(record.get("key"), str)
-                    and record["key"]
-                    and record.get("type") in {"hash", "string", "zset"}
-                    and isinstance(record.get("value"), list)
-                    and all(isinstance(v, str) for v in record["value"])
-                    and (
-                        record.get("expires_at_ms") is None or type(record["expires_at_ms"]) is int
-                    )
-                ):
+                if not _is_record(record):
                     raise ValueError("not a record")
             except ValueError:
                 raise BackupError(f"{path}, line {number}: not a record of a backup") from None
             records.append(record)
     return records
+
+
+def _is_record(record: object) -> bool:
+    """Whether `record` is a line `RedisStore.export_records` writes: what `load_record` can
+    write back without a Redis error halfway through a restore."""
+    if not isinstance(record, dict) or not set(record) <= _RECORD_FIELDS:
+        return False
+    key, kind, value = record.get("key"), record.get("type"), record.get("value")
+    at = record.get("expires_at_ms")
+    if not (isinstance(key, str) and key and isinstance(value, list) and value):
+        return False
+    if not all(isinstance(v, str) for v in value) or not (at is None or type(at) is int):
+        return False
+    if kind == "string":
+        return len(value) == 1
+    if kind == "hash":
+        return len(value) % 2 == 0
+    if kind == "zset":
+        try:
+            return len(value) % 2 == 0 and all(math.isfinite(float(s)) for s in value[1::2])
+        except ValueError:
+            return False
+    return False
 
 
 async def _restore_redis(store: Any, path: Path, *, force: bool) -> BackupResult:
