@@ -18,7 +18,21 @@ from typing import Any
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ("dev", "serve", "emulator", "keys")
+COMMANDS = (
+    "dev",
+    "serve",
+    "emulator",
+    "keys",
+    "store",
+    "store backup",
+    "store restore",
+    "grants",
+    "grants list",
+    "grants revoke",
+    "clients",
+    "clients list",
+    "clients delete",
+)
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -63,7 +77,7 @@ def cli_page() -> str:
         "```",
     ]
     for command in COMMANDS:
-        parts += ["", f"## `ib-oauth-bridge {command}`", "", "```text", help_text(command), "```"]
+        parts += ["", f"## `ib-oauth-bridge {command}`", "", "```text", help_text(*command.split()), "```"]
     parts += [
         "",
         "`serve` reads every setting from `IB_BRIDGE_*` variables: see [Settings](settings.md). "

@@ -1,4 +1,5 @@
-"""`ib-oauth-bridge`: dev (bridge + IB emulator), serve (production), emulator, keys, store."""
+"""`ib-oauth-bridge`: dev (bridge + IB emulator), serve (production), emulator, keys, store,
+grants, clients."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import anyio
 import uvicorn
 
-from . import devsecrets
+from . import admin, devsecrets
 from .devib import EmulatorConfig
 from .devib import create_app as create_emulator_app
 from .keyrotation import (
@@ -32,7 +33,7 @@ from .keyrotation import (
 from .logs import configure_logging
 from .oauth.keys import SigningKeyError, generate_signing_key
 from .settings import Settings, SettingsError
-from .store import open_store
+from .store import StoreURLError, open_store
 from .store.crypto import EncryptionKeyError, EncryptionKeySource
 from .store.records import SealedKind
 
@@ -96,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reseal = store_actions.add_parser(
         "reseal", help="seal everything sealed with a previous encryption key with the current"
     )
+    admin.add_store_actions(store_actions)
+    admin.add_commands(commands)
     for command in (signing, encryption, reseal):
         command.add_argument(
             "--data-dir",
@@ -116,12 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 create_emulator_app(config), host=args.host, port=args.port, log_level="warning"
             )
             return 0
-        if args.command == "store":
+        if args.command == "store" and args.action == "reseal":
             return run_reseal(command_settings(args.data_dir))
+        if args.command in {"store", "grants", "clients"}:
+            return admin.run(args, command_settings(args.data_dir))
         if args.action is not None:
             return run_rotation(args.action, command_settings(args.data_dir), args)
         return print_keys()
-    except (SettingsError, SigningKeyError, EncryptionKeyError) as exc:
+    except (SettingsError, SigningKeyError, EncryptionKeyError, StoreURLError) as exc:
         print(f"ib-oauth-bridge: {exc}", file=sys.stderr)
         return 2
 

@@ -178,6 +178,33 @@ def emit_key_rotated(
     )
 
 
+def emit_admin(
+    settings: Settings,
+    event: Event,
+    outcome: Outcome,
+    *,
+    grant_id: str | None = None,
+    client_id: str | None = None,
+    ib_user_id: str | None = None,
+    reason: str | None = None,
+    clock: Clock = system_clock,
+) -> None:
+    """For the admin CLI: write one event (a grant revoked, a client deleted) to the audit log
+    the settings name, as the server writes it. Ids only, never a secret."""
+    configure_audit_log(settings.audit_log)
+    log.info(
+        AuditEvent(
+            event=event,
+            outcome=outcome,
+            time=clock(),
+            grant_id=grant_id,
+            client_id=client_id,
+            ib_user_id=ib_user_id,
+            reason=reason,
+        ).as_json()
+    )
+
+
 __all__ = [
     "LOGGER",
     "Audit",
@@ -185,5 +212,6 @@ __all__ = [
     "Event",
     "Outcome",
     "configure_audit_log",
+    "emit_admin",
     "emit_key_rotated",
 ]

@@ -33,6 +33,7 @@ class Event(StrEnum):
     TOKEN_EXCHANGED = "token.exchanged"  # noqa: S105 - RFC 8693
     GRANT_ENDED = "grant.ended"  # any other end of a grant (IB 401, idle, limit, fraud rule)
     CLIENT_REGISTERED = "client.registered"  # RFC 7591
+    CLIENT_DELETED = "client.deleted"  # an operator deleted a registration (admin CLI)
     PROXY_TARGET_REFUSED = "proxy.target_refused"  # a host not the session's own
     RATE_LIMITED = "rate.limited"  # any 429
     KEY_ROTATED = "key.rotated"

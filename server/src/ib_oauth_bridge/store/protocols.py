@@ -18,6 +18,7 @@ from .records import (
     AuthorizationCode,
     Consumed,
     Grant,
+    GrantSummary,
     LoginTransaction,
     RefreshToken,
     RegisteredClient,
@@ -84,6 +85,19 @@ class GrantStore(Protocol):
     async def revoke_grant(self, grant_id: str) -> None:
         """End the grant: get_grant returns None from now on, and so do its codes and tokens;
         a later put_grant cannot bring it back. Moves `revocation_count` on."""
+        ...
+
+    async def list_grants(
+        self,
+        *,
+        user: str | None = None,
+        client_id: str | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> list[GrantSummary]:
+        """Up to `limit` live grants (not revoked, session not ended), in grant id order after
+        `after`, so a caller pages through a store others keep writing; only those of `user`
+        (IB user id, or email without regard to case) and of `client_id` when given."""
         ...
 
     async def revocation_count(self) -> int:

@@ -90,6 +90,52 @@ class Grant:
     revoked: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class GrantSummary:
+    """What an operator sees of a live grant (the admin CLI's `grants list`, the admin page):
+    who signed in, to which client, and how it has been used. Never the sid, nor anything a
+    client could present."""
+
+    grant_id: str
+    client_id: str
+    user_id: str | None  # IB's user id: the `sub` of the bridge's tokens
+    user_email: str | None
+    user_name: str | None
+    scope: str
+    platform_url: str
+    created_at: float
+    last_used_at: float
+    refresh_count: int
+    session_expires_at: float
+
+    @classmethod
+    def of(cls, grant: Grant) -> GrantSummary:
+        def claim(name: str) -> str | None:
+            value = grant.user.get(name)
+            return str(value) if value else None
+
+        return cls(
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            user_id=claim("sub"),
+            user_email=claim("email"),
+            user_name=claim("name"),
+            scope=grant.scope,
+            platform_url=grant.platform_url,
+            created_at=grant.created_at,
+            last_used_at=grant.last_used_at,
+            refresh_count=grant.refresh_count,
+            session_expires_at=grant.session_expires_at,
+        )
+
+    def is_user(self, user: str) -> bool:
+        """Whether `user` names this grant's user: its IB user id exactly, or its email
+        without regard to case."""
+        if user == self.user_id:
+            return True
+        return self.user_email is not None and self.user_email.casefold() == user.casefold()
+
+
 @dataclass(slots=True)
 class AuthorizationCode:
     grant_id: str

@@ -52,7 +52,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -66,6 +66,7 @@ from .records import (
     AuthorizationCode,
     Consumed,
     Grant,
+    GrantSummary,
     LoginStatus,
     LoginTransaction,
     RefreshToken,
@@ -465,7 +466,51 @@ redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
 """
 
+# KEYS: any key. One record as stored, read in one step: {type, remaining ms (-1: no TTL),
+# the Redis clock in ms, its value (a hash's fields and values, a string, a zset's members and
+# scores)}. Every kind of record is a hash, a string or a zset.
+_DUMP_RECORD = """
+local k = KEYS[1]
+local t = redis.call('TYPE', k)['ok']
+local ttl = redis.call('PTTL', k)
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local v = {}
+if t == 'hash' then v = redis.call('HGETALL', k)
+elseif t == 'string' then v = {redis.call('GET', k)}
+elseif t == 'zset' then v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
+end
+return {t, ttl, ms, v}
+"""
+
+# KEYS: any key. ARGV: type, expiry as Unix ms by the Redis clock ('' = none), then the value
+# as _DUMP_RECORD gave it. Replaces the key; a record whose expiry has passed is not written.
+_LOAD_RECORD = """
+local k, t, at = KEYS[1], ARGV[1], ARGV[2]
+redis.call('DEL', k)
+if at ~= '' then
+  local now = redis.call('TIME')
+  if tonumber(at) <= tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) then
+    return 0
+  end
+end
+if #ARGV < 3 then return 0 end
+if t == 'hash' then
+  for i = 3, #ARGV, 2 do redis.call('HSET', k, ARGV[i], ARGV[i + 1]) end
+elseif t == 'string' then
+  redis.call('SET', k, ARGV[3])
+elseif t == 'zset' then
+  for i = 3, #ARGV, 2 do redis.call('ZADD', k, ARGV[i + 1], ARGV[i]) end
+else
+  return 0
+end
+if at ~= '' then redis.call('PEXPIREAT', k, at) end
+return 1
+"""
+
 _SCRIPTS = {
+    "dump_record": _DUMP_RECORD,
+    "load_record": _LOAD_RECORD,
     "replace_sealed_member": _REPLACE_SEALED_MEMBER,
     "replace_successor": _REPLACE_SUCCESSOR,
     "put_txn": _PUT_TXN,
@@ -669,7 +714,9 @@ class RedisStore:
 
     async def get_grant(self, grant_id: str) -> Grant | None:
         raw = await self._conn().client.hgetall(self._key("g", grant_id))
-        fields = cast(dict[str, str], raw)
+        return self._grant_from(grant_id, cast(dict[str, str], raw))
+
+    def _grant_from(self, grant_id: str, fields: dict[str, str]) -> Grant | None:
         if not fields or fields["rv"] == "1" or float(fields["exp"]) <= self._clock():
             return None
         d = json.loads(fields["d"])
@@ -689,6 +736,47 @@ class RedisStore:
             refresh_count=int(fields["rc"]),
             revoked=False,
         )
+
+    async def list_grants(
+        self,
+        *,
+        user: str | None = None,
+        client_id: str | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> list[GrantSummary]:
+        """Grants have no index here, so each page scans the namespace for their keys (like
+        `sealed_values`): the cost falls on an operator's listing, never on a request, and no
+        script on the sign-in path has to keep an index in step (nor can one miss grants
+        written before it existed)."""
+        found: list[GrantSummary] = []
+        if limit <= 0:
+            return found
+        prefix = self._key("g", "")
+        client = self._conn().client
+        ids = sorted(
+            {
+                name[len(prefix) :]
+                async for name in client.scan_iter(match=f"{prefix}*", count=1000)
+                if name[len(prefix) :] > after
+            }
+        )
+        for start in range(0, len(ids), 100):
+            batch = ids[start : start + 100]
+            async with client.pipeline(transaction=False) as pipe:
+                for grant_id in batch:
+                    pipe.hgetall(self._key("g", grant_id))
+                rows = await pipe.execute()
+            for grant_id, fields in zip(batch, rows, strict=True):
+                grant = self._grant_from(grant_id, cast(dict[str, str], fields))
+                if grant is None or (client_id is not None and grant.client_id != client_id):
+                    continue
+                summary = GrantSummary.of(grant)
+                if user is None or summary.is_user(user):
+                    found.append(summary)
+                    if len(found) == limit:
+                        return found
+        return found
 
     async def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
         await self._conn().run(
@@ -950,6 +1038,57 @@ class RedisStore:
         keys = [self._key(_SEALED_RECORDS[kind], value.row_key)]
         return bool(await conn.run("replace_sealed_member", keys, [member, old, new]))
 
+    # -- backup and restore ------------------------------------------------------------------
+
+    async def export_records(self) -> AsyncIterator[dict[str, Any]]:
+        """Every record under the namespace exactly as stored (hashed keys, sealed values),
+        each with its key relative to the namespace, its type, its value and its expiry.
+
+        Each record is read whole, in one script; the export as a whole is not one snapshot
+        (Redis has none short of its own RDB file): a record written while the export runs may
+        be in it as it was before or after. The store's records refer to each other only by
+        keys that readers already treat as possibly gone (an index member whose record has
+        expired, a token whose grant was revoked), so a restored export is a store each record
+        of which is as it was at some instant during the export."""
+        conn = self._conn()
+        names = sorted({n async for n in conn.client.scan_iter(match=f"{self._ns}*", count=1000)})
+        for name in names:
+            kind, ttl, now_ms, value = await conn.run("dump_record", [name], [])
+            if kind not in _RECORD_TYPES:
+                continue  # gone since the scan saw it (or not one of ours)
+            ttl = int(ttl)
+            if ttl == -2:
+                continue
+            yield {
+                "key": name[len(self._ns) :],
+                "type": kind,
+                "value": list(value),
+                "pttl": ttl if ttl >= 0 else None,
+                "expires_at_ms": int(now_ms) + ttl if ttl >= 0 else None,
+            }
+
+    async def has_records(self) -> bool:
+        """Whether anything at all is stored under the namespace."""
+        async for _ in self._conn().client.scan_iter(match=f"{self._ns}*", count=1000):
+            return True
+        return False
+
+    async def import_records(self, records: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+        """Write exported records back under this store's namespace, each replacing its key,
+        with the expiry it had (as a point in time, so the time between backup and restore
+        counts); (written, skipped as expired meanwhile)."""
+        conn = self._conn()
+        written = skipped = 0
+        for record in records:
+            at = record["expires_at_ms"]
+            args: list[str | int] = [record["type"], "" if at is None else int(at)]
+            args.extend(str(v) for v in record["value"])
+            if await conn.run("load_record", [self._ns + record["key"]], args):
+                written += 1
+            else:
+                skipped += 1
+        return written, skipped
+
     # -- housekeeping ----------------------------------------------------------------------
 
     async def purge_expired(self) -> int:
@@ -972,6 +1111,10 @@ _SEALED_RECORDS = {
     SealedKind.LOGIN_TOKEN: "t",
     SealedKind.LOGIN_REDIRECT: "t",
 }
+
+
+# What a record of this store is stored as (see the layout in the module docstring).
+_RECORD_TYPES = frozenset({"hash", "string", "zset"})
 
 
 def _b64(value: bytes | str) -> str:

@@ -48,6 +48,7 @@ from .records import (
     AuthorizationCode,
     Consumed,
     Grant,
+    GrantSummary,
     LoginStatus,
     LoginTransaction,
     RefreshToken,
@@ -194,6 +195,16 @@ _REPLACE_SEALED = {
     kind: f"UPDATE {table} SET {column} = ? WHERE {key} = ? AND {column} = ?"  # noqa: S608
     for kind, (table, key, column, _) in _SEALED.items()
 }
+
+# Live grants in id order, for listing: never the sid column. No index beyond the primary key:
+# the list pages in grant id order, and the filters (client, user) are checked on the way; the
+# table holds one row per live sign-in, so this is an operator's query, never a request's.
+_LIST_GRANTS = (
+    "SELECT grant_id, client_id, scope, platform_url, user, expires_at, created_at,"
+    " last_used_at, refresh_count FROM grants"
+    " WHERE revoked = 0 AND expires_at > ? AND grant_id > ? AND (? IS NULL OR client_id = ?)"
+    " ORDER BY grant_id"
+)
 
 _NO_CAP = 2**62  # claim_poll without max_ib_calls: an SQLite integer no count reaches
 
@@ -449,6 +460,31 @@ class SQLiteStore:
             revoked=bool(row["revoked"]),
         )
 
+    async def list_grants(
+        self,
+        *,
+        user: str | None = None,
+        client_id: str | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> list[GrantSummary]:
+        found: list[GrantSummary] = []
+        if limit <= 0:
+            return found
+        cur = self._conn().cursor()
+        cur.row_factory = sqlite3.Row
+        try:
+            cur.execute(_LIST_GRANTS, (self._clock(), after, client_id, client_id))
+            for row in cur:
+                summary = _summary_from_row(row)
+                if user is None or summary.is_user(user):
+                    found.append(summary)
+                    if len(found) == limit:
+                        break
+        finally:
+            cur.close()
+        return found
+
     async def touch_grant(self, grant_id: str, *, last_used_at: float, refreshed: bool) -> None:
         # max(): workers touch concurrently and their clocks/requests interleave; the
         # recorded last use must never move backwards.
@@ -623,6 +659,30 @@ class SQLiteStore:
         params = (resealed, value.row_key, value.sealed)
         return bool(self._conn().execute(_REPLACE_SEALED[value.kind], params).rowcount == 1)
 
+    # -- backup and restore ------------------------------------------------------------------
+
+    def backup_into(self, target: sqlite3.Connection) -> None:
+        """Copy the whole store into `target` with SQLite's online backup API, in one step:
+        the copy is one read snapshot of the file (WAL lets the writers in every other process
+        go on meanwhile), so it is consistent however busy the store is."""
+        self._conn().backup(target)
+
+    def record_count(self) -> int:
+        """How many rows the store's tables hold, expired or not (0: a fresh store)."""
+        conn = self._conn()
+        return sum(
+            int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608
+            for t in _TABLES
+        )
+
+    def restore_from(self, source: sqlite3.Connection) -> None:
+        """Replace the whole store with `source` (a backup's connection): the backup API writes
+        every page in one transaction, so other connections see the old store or the new one,
+        never a mix. A backup of an older schema is then migrated, as at start-up."""
+        source.backup(self._conn())
+        with self._write_txn():
+            ensure_schema(self._db(), self.path)
+
     async def ping(self) -> bool:
         try:
             return bool(self._conn().execute("SELECT 1").fetchone()[0] == 1)
@@ -692,6 +752,28 @@ def _transaction_from_row(row: sqlite3.Row) -> LoginTransaction:
         address_hash=row["address_hash"],
         submissions=row["submissions"],
         ib_calls=row["ib_calls"],
+    )
+
+
+def _summary_from_row(row: sqlite3.Row) -> GrantSummary:
+    user = cast(dict[str, object], json.loads(row["user"]))
+
+    def claim(name: str) -> str | None:
+        value = user.get(name)
+        return str(value) if value else None
+
+    return GrantSummary(
+        grant_id=row["grant_id"],
+        client_id=row["client_id"],
+        user_id=claim("sub"),
+        user_email=claim("email"),
+        user_name=claim("name"),
+        scope=row["scope"],
+        platform_url=row["platform_url"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        refresh_count=row["refresh_count"],
+        session_expires_at=row["expires_at"],
     )
 
 
