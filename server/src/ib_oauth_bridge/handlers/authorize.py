@@ -18,6 +18,7 @@ from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK, SignedIn
 from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction, secret_hash
+from ..web import platform_cookie
 from ..web.templates import csp_source_for_redirect, render_page
 from .errors import render_error, wants_json
 from .forms import read_form
@@ -57,7 +58,9 @@ async def authorize(request: Request) -> Response:
         started.transaction_id,
         started.client,
         started.transaction,
-        platform_url=started.platform_url,
+        # The app's hint first, else the platform this browser last signed in at.
+        platform_url=started.platform_url
+        or platform_cookie.remembered(request, bridge.host_policy),
     )
     bridge.login_cookie.set(response, started.transaction_id)
     return response
@@ -113,6 +116,10 @@ def login_page(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
                 + list(settings.platform_hosts)
             ),
+            # For the page's "We'll sign you in at ..." preview (login.js): the domain a bare
+            # tenant name belongs to, and the origins allowed as they are (dev: the emulator).
+            "tenant_domain": bridge.host_policy.tenant_domain or "",
+            "exact_origins": " ".join(bridge.host_policy.dev_urls),
             "csrf_token": bridge.login_cookie.csrf_token(transaction_id),
             "urls": {
                 "platform": "/authorize/platform",
@@ -239,25 +246,32 @@ async def login_submit_platform(request: Request) -> Response:
             status_code=400,
         )
     login_url = bridge.login.login_url_of(transaction_id, pending)
+    origin = pending.platform_url or ""
+    response: Response
     if wants_json(request):
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "status": "pending",
                 "login_url": login_url,
+                "platform_url": origin,
                 "poll_after_ms": int(bridge.settings.ib_poll_interval * 1000),
             },
             headers=NO_STORE,
         )
-    return login_page(
-        request,
-        bridge,
-        transaction_id,
-        client,
-        pending,
-        platform_url=pending.platform_url or "",
-        login_url=login_url,
-        message="Open the IntelligenceBank sign-in page, sign in, then continue.",
-    )
+    else:
+        response = login_page(
+            request,
+            bridge,
+            transaction_id,
+            client,
+            pending,
+            platform_url=origin,
+            login_url=login_url,
+            message=f"We'll sign you in at {origin}. Open the IntelligenceBank sign-in page, "
+            "sign in, then continue.",
+        )
+    platform_cookie.remember(response, origin, secure=bridge.settings.secure_cookies)
+    return response
 
 
 async def login_status(request: Request) -> Response:
