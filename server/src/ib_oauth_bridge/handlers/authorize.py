@@ -18,6 +18,7 @@ from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK, SignedIn
 from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction, secret_hash
+from ..strings import PAGE, SCRIPT_JSON
 from ..web import platform_cookie
 from ..web.templates import csp_source_for_redirect, render_page
 from .errors import render_error, wants_json
@@ -60,7 +61,7 @@ async def authorize(request: Request) -> Response:
         started.transaction,
         # The app's hint first, else the platform this browser last signed in at.
         platform_url=started.platform_url
-        or platform_cookie.remembered(request, bridge.host_policy),
+        or platform_cookie.remembered(request, bridge.host_policy.normalize),
     )
     bridge.login_cookie.set(response, started.transaction_id)
     return response
@@ -86,7 +87,7 @@ def login_page(
     settings = bridge.settings
     dev_hint = None
     if settings.dev_mode and settings.dev_ib_urls:
-        dev_hint = f"Dev mode: use {settings.dev_ib_urls[0]} and sign in as demo / demo."
+        dev_hint = PAGE["dev_hint"].format(url=settings.dev_ib_urls[0])
         platform_url = platform_url or settings.dev_ib_urls[0]
     redirect_uri = transaction.redirect_uri
     label = client_label(client)
@@ -120,6 +121,7 @@ def login_page(
             # tenant name belongs to, and the origins allowed as they are (dev: the emulator).
             "tenant_domain": bridge.host_policy.tenant_domain or "",
             "exact_origins": " ".join(bridge.host_policy.dev_urls),
+            "script_strings": SCRIPT_JSON,
             "csrf_token": bridge.login_cookie.csrf_token(transaction_id),
             "urls": {
                 "platform": "/authorize/platform",
@@ -150,7 +152,7 @@ def signed_in_label(signed_in: SignedIn) -> str:
     """Who IB says signed in, as the page names them (login.js builds the same words)."""
     if signed_in.name and signed_in.email:
         return f"{signed_in.name} ({signed_in.email})"
-    return signed_in.name or signed_in.email or "an IntelligenceBank user (IB gave no name)"
+    return signed_in.name or signed_in.email or PAGE["no_name"]
 
 
 def return_target(redirect_uri: str) -> str:
@@ -267,8 +269,7 @@ async def login_submit_platform(request: Request) -> Response:
             pending,
             platform_url=origin,
             login_url=login_url,
-            message=f"We'll sign you in at {origin}. Open the IntelligenceBank sign-in page, "
-            "sign in, then continue.",
+            message=PAGE["sign_in_at"].format(origin=origin),
         )
     platform_cookie.remember(response, origin, secure=bridge.settings.secure_cookies)
     return response

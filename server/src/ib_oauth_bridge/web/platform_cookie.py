@@ -10,10 +10,10 @@ bridge would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-
-from ..ib.platform import HostPolicy, PlatformURLError
 
 COOKIE_NAME = "ib_bridge_platform"
 COOKIE_PATH = "/authorize"
@@ -33,13 +33,14 @@ def remember(response: Response, origin: str, *, secure: bool) -> None:
     )
 
 
-def remembered(connection: HTTPConnection, policy: HostPolicy) -> str:
-    """The remembered origin, or "" when there is none or the policy no longer allows it."""
+def remembered(connection: HTTPConnection, normalize: Callable[[str], str]) -> str:
+    """The remembered origin, or "" when there is none or `normalize` (the platform policy's:
+    the origin, or ValueError) no longer gives exactly it."""
     value = connection.cookies.get(COOKIE_NAME, "")
     if not value or len(value) > MAX_LENGTH:
         return ""
     try:
-        origin = policy.normalize(value)
-    except PlatformURLError:
+        origin = normalize(value)
+    except ValueError:
         return ""
     return origin if origin == value else ""
