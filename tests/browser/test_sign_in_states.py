@@ -113,7 +113,8 @@ def expect_fits_a_phone(page: Page) -> None:
         if box["y"] + box["height"] <= 0:  # the skip link, parked above until focused
             continue
         name = control.evaluate("e => e.outerHTML.slice(0, 80)")
-        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, name
+        assert box["x"] >= 0, name
+        assert box["x"] + box["width"] <= PHONE["width"] + 0.5, name
         if control.is_enabled():
             control.click(trial=True, timeout=5_000)
 
@@ -182,7 +183,8 @@ def expect_focus_visible(page: Page) -> None:
                    width: parseFloat(s.outlineWidth) || 0 };
         }"""
     )
-    assert style["style"] != "none" and style["width"] >= 2, style
+    assert style["style"] != "none", style
+    assert style["width"] >= 2, style
 
 
 def tab_to(page: Page, selector: str, *, check_focus: bool = True, limit: int = 30) -> None:
@@ -350,7 +352,9 @@ def test_ib_down_says_so_and_try_again_works(
 ) -> None:
     page = desktop
     page.goto(authorize_url(bridge))
-    armed = emulator.control("fail", {"status": 503, "times": 1, "path_contains": "/auth/app/token"})
+    armed = emulator.control(
+        "fail", {"status": 503, "times": 1, "path_contains": "/auth/app/token"}
+    )
     assert armed.status_code == 200, armed.text
     page.locator("#continue").click()
     status = page.locator("#status")
