@@ -121,10 +121,12 @@ def expect_fits_a_phone(page: Page) -> None:
 
 def photograph(page: Page, shots: Path, name: str, labels: list[tuple[str, str]]) -> None:
     """`name`-desktop.png and `name`-phone.png of the page as it stands; at phone width the
-    page must fit (expect_fits_a_phone). Secrets and tokens never show: the playground's token
-    fields are masked."""
+    page must fit (expect_fits_a_phone). Tokens never show (and nothing that changes from run
+    to run): the playground's token fields are masked."""
     viewport = page.viewport_size or DESKTOP
-    mask = [page.locator(sel) for sel in ("#token-value", "#claims", "#refresh-tail")]
+    mask = [
+        page.locator(sel) for sel in ("#token-value", "#claims", "#refresh-tail", "#token-expires")
+    ]
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
         if label == "phone":
@@ -132,7 +134,11 @@ def photograph(page: Page, shots: Path, name: str, labels: list[tuple[str, str]]
         page.evaluate(_SWAP, labels)
         try:
             page.screenshot(
-                path=shots / f"{name}-{label}.png", full_page=True, mask=mask, animations="disabled"
+                path=shots / f"{name}-{label}.png",
+                full_page=True,
+                mask=mask,
+                mask_color="#c9d1db",
+                animations="disabled",
             )
         finally:
             page.evaluate("window.__undoSwap && window.__undoSwap()")
@@ -219,7 +225,10 @@ def sign_in_at_ib_by_keyboard(popup: Page) -> None:
         ("acme.intelligencebank.com", "https://acme.intelligencebank.com"),
         ("https://acme.intelligencebank.com/", "https://acme.intelligencebank.com"),
         ("  acme.intelligencebank.com  ", "https://acme.intelligencebank.com"),
-        ("https://ACME.intelligencebank.com/app/#/resources?q=1", "https://acme.intelligencebank.com"),
+        (
+            "https://ACME.intelligencebank.com/app/#/resources?q=1",
+            "https://acme.intelligencebank.com",
+        ),
     ],
 )
 def test_the_typed_address_shows_the_origin_it_means(
@@ -253,7 +262,9 @@ def test_address_states_preview_and_refusal(
     photograph(page, shots, "login-start", labels)
 
     address.fill("acme")
-    expect(page.locator("#platform_url-preview")).to_contain_text("https://acme.intelligencebank.com")
+    expect(page.locator("#platform_url-preview")).to_contain_text(
+        "https://acme.intelligencebank.com"
+    )
     photograph(page, shots, "login-preview", labels)
 
     # Something that is no IB address: no preview, and the refusal says what is expected.
