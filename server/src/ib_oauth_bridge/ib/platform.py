@@ -55,8 +55,8 @@ class HostPolicy:
 
     def _not_an_address(self) -> PlatformURLError:
         return PlatformURLError(
-            f"That doesn't look like an IntelligenceBank address. Type it as you open "
-            f"IntelligenceBank in your browser, for example {self.example}."
+            f"That doesn't look like a web address. Type your IntelligenceBank address as "
+            f"you open it in your browser, for example {self.example}."
         )
 
     def normalize(self, raw: str) -> str:
