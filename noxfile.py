@@ -65,11 +65,12 @@ def tests(session: nox.Session) -> None:
 
 def _install_node_packages(session: nox.Session) -> None:
     """`npm ci` in tests/interop/node when Node.js is here and its packages are missing or older
-    than the lockfile. Without Node, tests/interop skips (and fails in CI, which installs it)."""
+    than the lockfile: the MCP TypeScript SDK (tests/interop) and axe-core (tests/browser's
+    accessibility checks). Without Node, those skip (and fail in CI, which installs it)."""
     installed = INTEROP_NODE / "node_modules" / ".package-lock.json"
     lockfile = INTEROP_NODE / "package-lock.json"
     if not shutil.which("npm"):
-        session.warn("no npm: tests/interop (the MCP TypeScript SDK) will be skipped")
+        session.warn("no npm: tests/interop and tests/browser's axe-core checks will be skipped")
         return
     if installed.exists() and installed.stat().st_mtime >= lockfile.stat().st_mtime:
         return

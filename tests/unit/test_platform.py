@@ -41,6 +41,55 @@ def test_refused(raw: str) -> None:
         POLICY.normalize(raw)
 
 
+# The address as people type it: all of these mean the one tenant's origin.
+TYPED = [
+    "acme",
+    "ACME",
+    "  acme  ",
+    "acme.intelligencebank.com",
+    "acme.intelligencebank.com/",
+    "https://acme.intelligencebank.com",
+    "https://acme.intelligencebank.com/",
+    " https://acme.intelligencebank.com/ ",
+    "https://acme.intelligencebank.com/app/#/resources?folder=1",
+    "acme.intelligencebank.com/auth/?login=0",
+    "https://acme.intelligencebank.com?x=1",
+    "acme.intelligencebank.com.",
+]
+
+
+@pytest.mark.parametrize("raw", TYPED)
+def test_typed_forms_normalise_to_the_origin(raw: str) -> None:
+    assert POLICY.normalize(raw) == "https://acme.intelligencebank.com"
+
+
+def test_a_bare_name_needs_one_unambiguous_domain() -> None:
+    assert POLICY.tenant_domain == "intelligencebank.com"
+    for patterns in [
+        ("*.intelligencebank.com", "*.example.com"),  # which one?
+        ("acme.intelligencebank.com",),  # no wildcard: no tenants
+        ("*-x.intelligencebank.com",),  # not a whole label
+        ("*.*.intelligencebank.com",),
+    ]:
+        policy = HostPolicy(patterns)
+        assert policy.tenant_domain is None, patterns
+        with pytest.raises(PlatformURLError, match="whole address"):
+            policy.normalize("acme")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "acme intelligencebank", "acme/", "-acme", "acme_co", "a" * 64, "https://", "://acme",
+        "acme:443", "http://acme.intelligencebank.com", "https://acme.example.com", "ac me",
+    ],
+)
+def test_refusals_say_what_is_expected(raw: str) -> None:
+    with pytest.raises(PlatformURLError) as refused:
+        POLICY.normalize(raw)
+    assert "https://company.intelligencebank.com" in str(refused.value)
+
+
 def test_names_resolving_to_internal_addresses_are_refused() -> None:
     policy = HostPolicy(("localhost",))
     with pytest.raises(PlatformURLError, match="internal address"):

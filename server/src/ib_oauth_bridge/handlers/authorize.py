@@ -18,6 +18,8 @@ from ..oauth.clients import Client, ClientKind, known_host_name
 from ..oauth.login_flow import INVALID_LINK, SignedIn
 from ..oauth.registration import clean_text
 from ..store.records import LoginStatus, LoginTransaction, secret_hash
+from ..strings import PAGE, SCRIPT_JSON
+from ..web import platform_cookie
 from ..web.templates import csp_source_for_redirect, render_page
 from .errors import render_error, wants_json
 from .forms import read_form
@@ -57,7 +59,9 @@ async def authorize(request: Request) -> Response:
         started.transaction_id,
         started.client,
         started.transaction,
-        platform_url=started.platform_url,
+        # The app's hint first, else the platform this browser last signed in at.
+        platform_url=started.platform_url
+        or platform_cookie.remembered(request, bridge.host_policy.normalize),
     )
     bridge.login_cookie.set(response, started.transaction_id)
     return response
@@ -83,7 +87,7 @@ def login_page(
     settings = bridge.settings
     dev_hint = None
     if settings.dev_mode and settings.dev_ib_urls:
-        dev_hint = f"Dev mode: use {settings.dev_ib_urls[0]} and sign in as demo / demo."
+        dev_hint = PAGE["dev_hint"].format(url=settings.dev_ib_urls[0])
         platform_url = platform_url or settings.dev_ib_urls[0]
     redirect_uri = transaction.redirect_uri
     label = client_label(client)
@@ -113,6 +117,11 @@ def login_page(
                 ([settings.dev_ib_urls[0] + " (the emulator)"] if dev_hint else [])
                 + list(settings.platform_hosts)
             ),
+            # For the page's "We'll sign you in at ..." preview (login.js): the domain a bare
+            # tenant name belongs to, and the origins allowed as they are (dev: the emulator).
+            "tenant_domain": bridge.host_policy.tenant_domain or "",
+            "exact_origins": " ".join(bridge.host_policy.dev_urls),
+            "script_strings": SCRIPT_JSON,
             "csrf_token": bridge.login_cookie.csrf_token(transaction_id),
             "urls": {
                 "platform": "/authorize/platform",
@@ -143,7 +152,7 @@ def signed_in_label(signed_in: SignedIn) -> str:
     """Who IB says signed in, as the page names them (login.js builds the same words)."""
     if signed_in.name and signed_in.email:
         return f"{signed_in.name} ({signed_in.email})"
-    return signed_in.name or signed_in.email or "an IntelligenceBank user (IB gave no name)"
+    return signed_in.name or signed_in.email or PAGE["no_name"]
 
 
 def return_target(redirect_uri: str) -> str:
@@ -239,25 +248,31 @@ async def login_submit_platform(request: Request) -> Response:
             status_code=400,
         )
     login_url = bridge.login.login_url_of(transaction_id, pending)
+    origin = pending.platform_url or ""
+    response: Response
     if wants_json(request):
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "status": "pending",
                 "login_url": login_url,
+                "platform_url": origin,
                 "poll_after_ms": int(bridge.settings.ib_poll_interval * 1000),
             },
             headers=NO_STORE,
         )
-    return login_page(
-        request,
-        bridge,
-        transaction_id,
-        client,
-        pending,
-        platform_url=pending.platform_url or "",
-        login_url=login_url,
-        message="Open the IntelligenceBank sign-in page, sign in, then continue.",
-    )
+    else:
+        response = login_page(
+            request,
+            bridge,
+            transaction_id,
+            client,
+            pending,
+            platform_url=origin,
+            login_url=login_url,
+            message=PAGE["sign_in_at"].format(origin=origin),
+        )
+    platform_cookie.remember(response, origin, secure=bridge.settings.secure_cookies)
+    return response
 
 
 async def login_status(request: Request) -> Response:

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..outbound import AddressGuard, AddressRefused
 
 MAX_URL_LENGTH = 2048
+# A bare tenant name as people type it ("acme"): one DNS label, nothing else.
+_TENANT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+# A pattern that names exactly one domain's tenants: "*.intelligencebank.com".
+_TENANT_PATTERN = re.compile(r"^\*\.((?:[a-z0-9-]+\.)+[a-z0-9-]+)$", re.IGNORECASE)
 
 
 class PlatformURLError(ValueError):
@@ -33,36 +38,73 @@ class HostPolicy:
     dev_urls: tuple[str, ...] = ()  # origins allowed as-is (dev mode: the emulator)
     guard: AddressGuard = field(default_factory=AddressGuard)
 
+    @property
+    def tenant_domain(self) -> str | None:
+        """The domain a bare tenant name belongs to ("acme" means acme.<domain>): only when
+        that is unambiguous, that is, when the one configured pattern is `*.<domain>`."""
+        if len(self.patterns) != 1:
+            return None
+        match = _TENANT_PATTERN.match(self.patterns[0])
+        return match.group(1).lower() if match else None
+
+    @property
+    def example(self) -> str:
+        """An address of the expected form, for messages."""
+        domain = self.tenant_domain or "intelligencebank.com"
+        return f"https://company.{domain}"
+
+    def _not_an_address(self) -> PlatformURLError:
+        return PlatformURLError(
+            f"That doesn't look like a web address. Type your IntelligenceBank address as "
+            f"you open it in your browser, for example {self.example}."
+        )
+
     def normalize(self, raw: str) -> str:
-        """The origin (scheme://host[:port]) of a platform URL, or PlatformURLError."""
+        """The origin (scheme://host[:port]) of a platform URL as people type it: a bare tenant
+        name (`acme`, when `tenant_domain` makes that unambiguous), a host, or a URL with any
+        path, query or trailing slash; spaces around are ignored. Anything else raises
+        PlatformURLError with a message that says what is expected."""
         text = raw.strip()
         if not text:
-            raise PlatformURLError("Enter your IntelligenceBank address.")
+            raise PlatformURLError(
+                f"Enter your IntelligenceBank address, for example {self.example}."
+            )
         if len(text) > MAX_URL_LENGTH or any(ord(ch) < 0x21 for ch in text):
-            raise PlatformURLError("That doesn't look like a web address.")
+            raise self._not_an_address()
+        if "://" not in text and _TENANT_NAME.match(text):
+            domain = self.tenant_domain
+            if domain is None:
+                raise PlatformURLError(
+                    f"Type the whole address, for example {self.example}, not only the "
+                    "company name."
+                )
+            text = f"{text}.{domain}"
         if "://" not in text:
             text = "https://" + text
         try:
             parts = urlsplit(text)
             port = parts.port
         except ValueError:
-            raise PlatformURLError("That doesn't look like a web address.") from None
+            raise self._not_an_address() from None
         host = (parts.hostname or "").rstrip(".")
         if not host:
-            raise PlatformURLError("That doesn't look like a web address.")
+            raise self._not_an_address()
         if parts.username or parts.password:
             raise PlatformURLError("The address must not contain a user name or password.")
         origin = f"{parts.scheme}://{_host_for_url(host)}" + (f":{port}" if port else "")
         if origin in self.dev_urls:
             return origin
         if parts.scheme != "https":
-            raise PlatformURLError("The address must start with https://.")
+            raise PlatformURLError(
+                f"The address must start with https://, for example {self.example}."
+            )
         if _is_ip_literal(host):
             raise PlatformURLError("Use your IntelligenceBank host name, not an IP address.")
         if not self.host_allowed(host):
             allowed = " or ".join(self.patterns) or "no host"
             raise PlatformURLError(
-                f"{host} is not an IntelligenceBank address (expected {allowed})."
+                f"{host} is not an IntelligenceBank address (expected {allowed}, for example "
+                f"{self.example})."
             )
         return origin
 

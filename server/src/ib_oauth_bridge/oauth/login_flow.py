@@ -41,6 +41,7 @@ from ..settings import Settings
 from ..store.crypto import SidCipher, SidDecryptionError, seal_text, unseal_text
 from ..store.protocols import GrantStore, TransactionStore
 from ..store.records import Grant, LoginStatus, LoginTransaction, secret_hash
+from ..strings import STATUS
 from .clients import Client, ClientLookup, is_loopback_url
 from .registration import clean_text
 from .requests import BridgeOAuth2Request, Params
@@ -53,12 +54,7 @@ INVALID_LINK = "This sign-in link is not valid"
 # Retry-After when an address has too many sign-ins in progress: any of them may finish or be
 # cancelled at any moment, so this is a hint, not the time until the oldest expires.
 PENDING_RETRY_AFTER = 60
-MESSAGES = {
-    LoginStatus.NEW: "Enter your IntelligenceBank address to continue.",
-    LoginStatus.PENDING: "Waiting for you to sign in to IntelligenceBank in the other window…",
-    LoginStatus.DONE: "Signed in. Check that this is you, then continue to the app.",
-    LoginStatus.EXPIRED: "The sign-in took too long and has expired. Start again.",
-}
+MESSAGES = {status: STATUS[status.value] for status in LoginStatus if status.value in STATUS}
 
 
 # How much of IB's name and e-mail the page shows: IB's own fields, cut to a readable length.

@@ -29,6 +29,8 @@
     platformUrl: root.dataset.platformUrl || "",
     statusUrl: root.dataset.statusUrl || "",
     loginUrl: root.dataset.loginUrl || "",
+    tenantDomain: root.dataset.tenantDomain || "",
+    exactOrigins: (root.dataset.exactOrigins || "").split(" ").filter(Boolean),
   };
 
   const form = document.getElementById("platform-form");
@@ -36,6 +38,8 @@
   const fieldError = document.getElementById("platform_url-error");
   const continueBtn = document.getElementById("continue");
   const statusEl = document.getElementById("status");
+  const preview = document.getElementById("platform_url-preview");
+  const previewOrigin = document.getElementById("platform_url-origin");
   if (!form || !input || !fieldError || !continueBtn || !statusEl) return;
 
   const MIN_POLL_MS = 1000;
@@ -43,24 +47,13 @@
   const POPUP_NAME = "ib-login";
   const POPUP_FEATURES = "popup,width=520,height=700";
 
-  const MSG = {
-    contacting: "Contacting IntelligenceBank…",
-    waiting: "Waiting for you to sign in to IntelligenceBank in the other window…",
-    blocked: "Your browser blocked the pop-up window.",
-    blockedDetail: "Open the sign-in page yourself: this page notices when you have signed in.",
-    openLink: "Open the IntelligenceBank sign-in page",
-    closed: "The sign-in window was closed before you finished.",
-    unreachable: "Couldn't reach the sign-in service. Check your connection and try again.",
-    expired: "This sign-in request has expired. Start again to get a new one.",
-    tooLong: "This sign-in took too long and has expired. Start again to get a new one.",
-    failed: "Signing in to IntelligenceBank didn't work. Check the address and try again.",
-    gone: "This sign-in request has expired. Go back to the app and start again.",
-    forbidden:
-      "This sign-in page is no longer valid in this browser. Go back to the app and start again.",
-    empty: "Enter your IntelligenceBank address, for example https://company.intelligencebank.com.",
-    signedInAs: "Signed in as",
-    noName: "an IntelligenceBank user (IB gave no name)",
-  };
+  // Every message comes from the page (ib_oauth_bridge/strings.py), ready for translation.
+  let MSG = {};
+  try {
+    MSG = JSON.parse(root.dataset.strings || "{}");
+  } catch {
+    MSG = {};
+  }
 
   // The login in progress. `generation` makes answers to an abandoned attempt harmless.
   const login = {
@@ -111,6 +104,13 @@
     if (actions.length) statusEl.append(el("div", { class: "actions" }, ...actions));
   }
 
+  // After each step focus moves to the message, so that keyboard and screen-reader users land
+  // on what changed (and Tab reaches its buttons next).
+  function focusStatus() {
+    statusEl.setAttribute("tabindex", "-1");
+    statusEl.focus();
+  }
+
   function clearStatus() {
     lastStatusKey = "";
     statusEl.className = "notice is-empty";
@@ -150,6 +150,36 @@
     continueBtn.removeAttribute("aria-busy");
   }
 
+  // The origin the bridge will sign in at for what is typed, as the bridge normalises it (a
+  // bare tenant name, a host, or a URL with a path): shown as the person types. The bridge
+  // decides; this only previews, and shows nothing for what it would refuse anyway.
+  const TENANT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+  function originOf(value) {
+    let text = value.trim();
+    if (!text || /\s/.test(text)) return "";
+    if (!text.includes("://") && TENANT_NAME.test(text)) {
+      if (!cfg.tenantDomain) return "";
+      text = `${text}.${cfg.tenantDomain}`;
+    }
+    if (!text.includes("://")) text = `https://${text}`;
+    try {
+      const url = new URL(text);
+      if (url.username || url.password || !url.hostname) return "";
+      const origin = `${url.protocol}//${url.host.replace(/\.$/, "")}`;
+      if (cfg.exactOrigins.includes(origin)) return origin;
+      return url.protocol === "https:" ? origin : "";
+    } catch {
+      return "";
+    }
+  }
+
+  function updatePreview(origin = originOf(input.value)) {
+    if (!preview || !previewOrigin) return;
+    previewOrigin.textContent = origin;
+    preview.hidden = !origin;
+  }
+
   function describe(data) {
     if (!data || typeof data !== "object") return "";
     const text = data.error_description || data.message || "";
@@ -175,9 +205,29 @@
     }
   }
 
-  function startAgainButton(label = "Start again") {
+  function startAgainButton(label = MSG.startAgain) {
     return el("button", { type: "button", class: "button button-primary", onclick: startAgain },
       label);
+  }
+
+  // The sign-in request itself has ended (expired, or its cookie is gone). The page was served
+  // for the app's own authorization request (GET /authorize?...); asking for it again opens a
+  // new sign-in with the very same client, redirect URI, PKCE challenge and state, so the app
+  // still accepts the answer, and nothing new is trusted. Elsewhere there is nothing to re-run.
+  function restartUrl() {
+    const here = new URL(window.location.href);
+    return here.pathname === "/authorize" && here.search ? here.href : "";
+  }
+
+  function restartActions() {
+    const url = restartUrl();
+    if (!url) return [];
+    return [el("button", {
+      type: "button",
+      class: "button button-primary",
+      id: "restart",
+      onclick: () => window.location.assign(url),
+    }, MSG.startAgain)];
   }
 
   // ---- popup ---------------------------------------------------------------------------------
@@ -218,7 +268,7 @@
       target: "_blank",
       rel: "noopener",
       class: "button button-primary",
-    }, text, el("span", { class: "visually-hidden" }, " (opens in a new window)"));
+    }, text, el("span", { class: "visually-hidden" }, MSG.newWindow));
     link.addEventListener("click", (event) => {
       if (openPopup()) event.preventDefault();
       else login.popupOpened = false; // A new tab we cannot watch: just keep polling.
@@ -241,7 +291,7 @@
 
   function differentAddressButton() {
     return el("button", { type: "button", class: "button button-secondary", onclick: startAgain },
-      "Use a different address");
+      MSG.differentAddress);
   }
 
   function showBlocked() {
@@ -262,7 +312,7 @@
         if (openPopup()) showWaiting(true);
         else showBlocked();
       },
-    }, "Open it again");
+    }, MSG.openAgain);
     showStatus("error", MSG.closed, { key: "closed", actions: [reopen, differentAddressButton()] });
   }
 
@@ -358,7 +408,16 @@
       login.failures += 1;
       if (login.view !== "offline") login.viewBeforeOffline = login.view;
       login.view = "offline";
-      showUnreachable(response ? data : null);
+      const firstFailure = login.failures === 1;
+      showUnreachable(response ? data : null, [
+        el("button", {
+          type: "button",
+          class: "button button-primary",
+          id: "try-again",
+          onclick: () => schedulePoll(MIN_POLL_MS),
+        }, MSG.tryAgain),
+      ]);
+      if (firstFailure) focusStatus();
       schedulePoll(Math.min(login.pollMs * 2 ** Math.min(login.failures, 4), 15000));
       return;
     }
@@ -370,14 +429,19 @@
       schedulePoll(Math.max(login.pollMs, wait * 1000));
       return;
     }
-    if (response.status === 410) {
+    if (response.status === 410 || response.status === 403) {
       closePopup();
-      finish("error", describe(data) || MSG.gone);
+      const actions = restartActions();
+      const text = actions.length ? MSG.ended : describe(data) || MSG.gone;
+      finish("error", response.status === 403 && !actions.length ? MSG.forbidden : text,
+        { actions });
+      focusStatus();
       return;
     }
     if (!response.ok) {
       closePopup();
-      finish("error", response.status === 403 ? MSG.forbidden : describe(data) || MSG.failed);
+      finish("error", describe(data) || MSG.failed);
+      focusStatus();
       return;
     }
 
@@ -391,15 +455,16 @@
       case "expired":
         closePopup();
         finish("error", data.message || MSG.expired, { actions: [startAgainButton()] });
+        focusStatus();
         return;
       case "failed":
         closePopup();
         finish("error", data.message || MSG.failed);
-        focusInput();
+        focusStatus();
         return;
       case "new":
         // The bridge has no sign-in under way for this page: let the user submit again.
-        finish("info", data.message || "Enter your address and choose Continue to sign in.");
+        finish("info", data.message || MSG.notStarted);
         return;
       default: // "pending" (or anything we do not know yet): keep waiting.
         if (login.view === "offline") restoreView(login.viewBeforeOffline);
@@ -459,6 +524,7 @@
     setLocked(true);
     if (openPopup()) showWaiting(true);
     else showBlocked();
+    focusStatus();
     startPolling(pollAfterMs);
   }
 
@@ -467,17 +533,11 @@
     if (continueBtn.disabled) return;
     clearFieldError();
 
-    let value = input.value.trim();
+    const value = input.value.trim();
     if (!value) {
       setFieldError(MSG.empty);
       return;
     }
-    // People often type just the host name: assume https.
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-      value = `https://${value}`;
-      input.value = value;
-    }
-
     const body = new URLSearchParams(new FormData(form));
     body.set("platform_url", value);
 
@@ -505,13 +565,27 @@
     if (generation !== login.generation) return;
     setBusy(false);
 
+    // IB (or the bridge) down or silent: say so, and offer to send the same address again.
+    const tryAgain = () => [el("button", {
+      type: "button",
+      class: "button button-primary",
+      id: "try-again",
+      onclick: () => form.requestSubmit(),
+    }, MSG.tryAgain)];
     if (!response) {
-      showUnreachable(null);
+      showUnreachable(null, tryAgain());
+      focusStatus();
       return;
     }
     if (response.ok) {
       const url = data ? safeHttpUrl(data.login_url) : "";
       if (url) {
+        // The address as the bridge understood it: the field and the preview say so.
+        const origin = safeHttpUrl(data.platform_url) ? new URL(data.platform_url).origin : "";
+        if (origin) {
+          input.value = origin;
+          updatePreview(origin);
+        }
         beginSignIn(url, data.poll_after_ms);
         return;
       }
@@ -520,28 +594,32 @@
         form.submit();
         return;
       }
-      showUnreachable(data);
+      showUnreachable(data, tryAgain());
+      focusStatus();
       return;
     }
     if (response.status >= 500 || !data) {
-      showUnreachable(data);
+      showUnreachable(data, tryAgain());
+      focusStatus();
       return;
     }
-    if (response.status === 410) {
-      showStatus("error", describe(data) || MSG.gone);
-      return;
-    }
-    if (response.status === 403) {
-      showStatus("error", MSG.forbidden, { detail: describe(data) });
+    if (response.status === 410 || response.status === 403) {
+      const actions = restartActions();
+      if (actions.length) showStatus("error", MSG.ended, { actions });
+      else if (response.status === 410) showStatus("error", describe(data) || MSG.gone);
+      else showStatus("error", MSG.forbidden, { detail: describe(data) });
+      focusStatus();
       return;
     }
     clearStatus();
-    setFieldError(describe(data) || "That address didn't work. Check it and try again.");
+    setFieldError(describe(data) || MSG.badAddress);
   });
 
   input.addEventListener("input", () => {
     if (input.getAttribute("aria-invalid") === "true") clearFieldError();
+    updatePreview();
   });
+  updatePreview();
 
   // No-JS second step, viewed with JavaScript on: open the page as a popup and watch for the end.
   const loginLink = document.getElementById("login-link");
