@@ -238,6 +238,7 @@ async def test_restore_refuses_what_is_not_a_backup(
     assert await other.list_grants() == []
 
 
+@pytest.mark.parametrize("backend", ["redis"], indirect=True)  # a Redis backup's format
 async def test_a_redis_backup_restores_only_under_its_own_prefix_with_expiry(
     backend: Backend,
     store: Store,
@@ -245,8 +246,6 @@ async def test_a_redis_backup_restores_only_under_its_own_prefix_with_expiry(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    if backend.name != "redis":
-        pytest.skip("a Redis backup's format")
     await fill(store)
     path = tmp_path / "backup"
     await backup(store, path)
@@ -282,11 +281,10 @@ async def test_a_redis_backup_restores_only_under_its_own_prefix_with_expiry(
     assert redis.pttl(f"{ns}n:rev") == -1
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite's schema version
 async def test_a_sqlite_restore_checks_the_schema_version(
     backend: Backend, store: Store, other: Store, tmp_path: Path
 ) -> None:
-    if backend.name != "sqlite":
-        pytest.skip("SQLite's schema version")
     await fill(store)
     path = tmp_path / "backup"
     await backup(store, path)
