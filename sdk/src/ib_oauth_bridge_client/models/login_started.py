@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.login_started_status import LoginStartedStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoginStarted")
 
@@ -19,11 +20,14 @@ class LoginStarted:
         status (LoginStartedStatus): Always `pending`.
         login_url (str): IB's login page for this login; open it in a popup.
         poll_after_ms (int): Wait this long before polling `/authorize/status`.
+        platform_url (str | Unset): The platform origin the typed address was normalised to (`acme` becomes
+            `https://acme.intelligencebank.com`); the page shows it while the user signs in.
     """
 
     status: LoginStartedStatus
     login_url: str
     poll_after_ms: int
+    platform_url: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,6 +36,8 @@ class LoginStarted:
         login_url = self.login_url
 
         poll_after_ms = self.poll_after_ms
+
+        platform_url = self.platform_url
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -42,6 +48,8 @@ class LoginStarted:
                 "poll_after_ms": poll_after_ms,
             }
         )
+        if platform_url is not UNSET:
+            field_dict["platform_url"] = platform_url
 
         return field_dict
 
@@ -54,10 +62,13 @@ class LoginStarted:
 
         poll_after_ms = d.pop("poll_after_ms")
 
+        platform_url = d.pop("platform_url", UNSET)
+
         login_started = cls(
             status=status,
             login_url=login_url,
             poll_after_ms=poll_after_ms,
+            platform_url=platform_url,
         )
 
         login_started.additional_properties = d
