@@ -7,15 +7,17 @@ when the store is back."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import httpx
 import pytest
 
-from ib_oauth_bridge.store import SQLiteStore, store_failure
+from ib_oauth_bridge.store import SQLiteStore, StoreUnavailable, store_failure
 from inprocess_flow import authorize_path, pkce_pair, refresh, tokens
 from inprocess_stack import Stack
 
@@ -133,3 +135,27 @@ def test_which_errors_mean_unavailable() -> None:
     assert store_failure(sqlite3.IntegrityError("UNIQUE constraint failed")) is None
     assert store_failure(redis.ResponseError("ERR wrong number of arguments")) is None
     assert store_failure(ValueError("bad record")) is None
+
+
+async def test_after_a_redis_restart_the_pool_drops_its_dead_sockets(tmp_path: Path) -> None:
+    """Pooled connections all die with the server. The first command after the restart meets
+    one and fails (503: commands are never re-sent); the pool then closes the other idle ones,
+    so a burst that follows opens fresh connections instead of failing on each dead socket."""
+    from ib_oauth_bridge.store.redis import RedisStore
+    from redis_server import start_redis
+
+    server = start_redis(tmp_path / "redis")
+    store = RedisStore.open(server.url)
+    try:
+        await asyncio.gather(*(store.get_grant("g") for _ in range(10)))  # ten pooled sockets
+        server.process.kill()
+        server.process.wait()
+        server = start_redis(tmp_path / "redis", port=server.port)
+        with pytest.raises(StoreUnavailable):
+            await store.get_grant("g")
+        burst = await asyncio.gather(*(store.get_grant("g") for _ in range(10)),
+                                     return_exceptions=True)
+        assert burst == [None] * 10
+    finally:
+        await store.close()
+        server.stop()
