@@ -27,14 +27,14 @@ from .edge import IssuerHost, StrictTransportSecurity
 from .errors import BridgeError
 from .forwarded import TrustedProxies
 from .handlers import HANDLERS, PROXY_OPERATIONS
-from .handlers.errors import bridge_error, http_error, server_error
+from .handlers.errors import bridge_error, http_error, server_error, store_unavailable
 from .handlers.header_limits import HeaderLimits
 from .housekeeping import purge_periodically
 from .logs import configure_logging
 from .request_ids import RequestIds
 from .routing import build_routes, load_spec
 from .settings import Settings
-from .store import Store
+from .store import Store, StoreUnavailable
 
 log = logging.getLogger("ib_oauth_bridge")
 CORS_PATHS = (
@@ -159,6 +159,7 @@ def create_app(
         exception_handlers={
             BridgeError: bridge_error,
             HTTPException: http_error,
+            StoreUnavailable: store_unavailable,
             Exception: server_error,
         },
         lifespan=lifespan,

@@ -10,7 +10,10 @@ and answers None while the key is within its limit, or how many seconds to wait 
 Where the counts live follows the store: with the SQLite store, in this process's memory
 (`async+memory://`: each worker limits on its own, and a restart forgets); with a Redis store,
 in that same Redis under the store's namespace (`<prefix>:<format>:rl:...`, through redis-py),
-so every worker on every host counts together. `limits` keeps its windows on the system clock
+so every worker on every host counts together. While that Redis cannot answer, each limiter
+counts in this process's memory instead (as with SQLite: per worker), so an outage neither lifts
+the limits nor turns every limited request into an error; the shared counts are used again as
+soon as Redis answers. `limits` keeps its windows on the system clock
 (it takes no injected clock); tests start each bridge with a fresh storage, or call `reset()`.
 
 Keys are the caller's business; client addresses go through `address_hash` first, so that no
@@ -21,24 +24,36 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from .errors import BridgeError
 from .settings import Settings
+from .store.failures import store_failure
 from .store.url import is_redis_url
+
+log = logging.getLogger("ib_oauth_bridge")
 
 
 class RateLimiter:
-    def __init__(self, item: RateLimitItem, name: str, strategy: MovingWindowRateLimiter) -> None:
+    def __init__(
+        self,
+        item: RateLimitItem,
+        name: str,
+        strategy: MovingWindowRateLimiter,
+        fallback: MovingWindowRateLimiter | None = None,
+    ) -> None:
         self.item = item
         self.name = name
+        self._shared = strategy
+        self._fallback = fallback
         self._strategy = strategy
 
     def __str__(self) -> str:
@@ -47,15 +62,39 @@ class RateLimiter:
     async def hit(self, key: str) -> int | None:
         """Count one request for `key`: None when allowed, else the seconds until one more
         would be (at least 1)."""
-        if await self._strategy.hit(self.item, self.name, key):
+        try:
+            allowed = await self._shared.hit(self.item, self.name, key)
+            self._strategy = self._shared
+        except Exception as exc:
+            allowed = await self._degraded(exc).hit(self.item, self.name, key)
+        if allowed:
             return None
         return await self._retry_after(key)
 
     async def test(self, key: str) -> int | None:
         """Like `hit`, without counting: None while one more request would be allowed."""
-        if await self._strategy.test(self.item, self.name, key):
+        try:
+            allowed = await self._shared.test(self.item, self.name, key)
+            self._strategy = self._shared
+        except Exception as exc:
+            allowed = await self._degraded(exc).test(self.item, self.name, key)
+        if allowed:
             return None
         return await self._retry_after(key)
+
+    def _degraded(self, exc: Exception) -> MovingWindowRateLimiter:
+        """The in-memory counts, when the shared storage failed for a passing reason (else the
+        error goes on: a bug is not an outage)."""
+        failure = store_failure(exc)
+        if failure is None or self._fallback is None:
+            raise exc
+        if self._strategy is not self._fallback:
+            log.warning(
+                "rate limits count in this process while the store is unavailable",
+                extra={"limiter": self.name, "reason": failure.reason},
+            )
+        self._strategy = self._fallback
+        return self._fallback
 
     async def enforce(self, key: str, what: str, *, count: bool = True) -> None:
         """`hit` (or, with count=False, `test`) and raise the 429 when over: RFC 6749-style
@@ -66,7 +105,10 @@ class RateLimiter:
             raise rate_limited(f"Too many {what} (at most {self.item}).", retry_after)
 
     async def _retry_after(self, key: str) -> int:
-        stats = await self._strategy.get_window_stats(self.item, self.name, key)
+        try:
+            stats = await self._strategy.get_window_stats(self.item, self.name, key)
+        except Exception as exc:
+            stats = await self._degraded(exc).get_window_stats(self.item, self.name, key)
         # `limits` keeps its windows on the system clock, so the wait is measured on it too.
         return max(1, math.ceil(stats.reset_time - time.time()))
 
@@ -85,6 +127,10 @@ class RateLimits:
         assert isinstance(storage, Storage), "an async storage (async+memory://, async+redis://)"
         self.storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
+        # Where a shared storage's limiters count while it cannot answer.
+        self._fallback = (
+            None if isinstance(storage, MemoryStorage) else MovingWindowRateLimiter(MemoryStorage())
+        )
         # Keyed, so that a stored hash cannot be reversed by hashing all 2^32 IPv4 addresses.
         self._address_key = hashlib.sha256(
             b"ib-oauth-bridge address hash\0" + address_secret.encode("utf-8")
@@ -93,7 +139,7 @@ class RateLimits:
     def limiter(self, limit: str | RateLimitItem, *, name: str) -> RateLimiter:
         """`limit` as `limits` writes it ("10/minute", "100 per hour")."""
         item = parse(limit) if isinstance(limit, str) else limit
-        return RateLimiter(item, name, self._strategy)
+        return RateLimiter(item, name, self._strategy, self._fallback)
 
     def address_hash(self, address: str) -> str:
         """A client address as the bridge keeps it: a keyed hash, never the address itself."""

@@ -18,6 +18,7 @@ from ..audit import Event, Outcome
 from ..audit.context import current_request_id
 from ..bridge import bridge_of
 from ..errors import BridgeError
+from ..store import StoreUnavailable
 from ..web.templates import render_page
 from .limits import FraudBlock
 
@@ -91,6 +92,33 @@ def _audit_rate_limited(request: Request, error: BridgeError) -> None:
     )
 
 
+# A store failure (store.failures): 503 with Retry-After, never a 500. The OAuth endpoints say
+# RFC 6749's `temporarily_unavailable`; the proxy, /userinfo and the rest `store_unavailable`.
+STORE_RETRY_AFTER = "5"
+OAUTH_PATHS = ("/authorize", "/token", "/revoke", "/introspect", "/register")
+
+
+def store_unavailable_error(request: Request) -> BridgeError:
+    oauth = request.url.path.startswith(OAUTH_PATHS)
+    return BridgeError(
+        503,
+        "temporarily_unavailable" if oauth else "store_unavailable",
+        "The bridge cannot reach its store just now. Try again in a few seconds.",
+        title="Sign-in is briefly unavailable",
+        headers={"Retry-After": STORE_RETRY_AFTER},
+    )
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreUnavailable)
+    # The reason is fixed text (store.failures): never a key, a record or a password.
+    log.warning(
+        "store unavailable",
+        extra={"path": request.url.path, "backend": exc.backend, "reason": exc.reason},
+    )
+    return render_error(request, store_unavailable_error(request))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = BridgeError(
@@ -103,6 +131,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StoreUnavailable):  # raised outside the routes (a middleware)
+        return await store_unavailable(request, exc)
     log.exception("unhandled error", extra={"path": request.url.path})
     request_id = current_request_id()
     return JSONResponse(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..clock import Clock
+from ..store.failures import StoreUnavailable
 from ..store.protocols import GrantStore
 from ..store.records import Grant
 
@@ -39,6 +40,13 @@ class SessionCache:
     any process sharing the store revokes any grant: the store's revocation count is read at most
     once per `check_interval` seconds, and a change empties the cache. So a revocation elsewhere
     takes effect here within `check_interval`.
+
+    While the store is unavailable (`StoreUnavailable` from the count), cached sessions go on
+    being served, and the count is asked again on every call until the store answers: the
+    proxy keeps working for callers already served here, IB still refuses an ended session, and
+    no revocation can be made while the store is down. A revocation made in the last
+    `check_interval` before the outage is seen when the store is back, and then empties the
+    cache as usual. A session not in the cache needs the store, and gets its 503.
     """
 
     def __init__(
@@ -60,7 +68,11 @@ class SessionCache:
     async def get(self, grant_id: str) -> IBSession | None:
         now = self._clock()
         if now - self._checked_at >= self._check_interval:
-            await self._check_revocations(now)
+            try:
+                await self._check_revocations(now)
+            except StoreUnavailable:
+                if grant_id not in self._entries:
+                    raise
         entry = self._entries.get(grant_id)
         if entry is None:
             return None

@@ -5,6 +5,7 @@ protocol they use (`CodeStore`, `GrantStore`, ...) and are handed the one `Store
 """
 
 from .crypto import SidCipher, SidDecryptionError
+from .failures import StoreUnavailable, store_failure
 from .protocols import (
     ClientStore,
     CodeStore,
@@ -54,7 +55,9 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoreURLError",
+    "StoreUnavailable",
     "TransactionStore",
     "open_store",
     "secret_hash",
+    "store_failure",
 ]

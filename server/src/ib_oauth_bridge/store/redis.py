@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import re
@@ -62,6 +63,7 @@ import redis.asyncio
 from redis.asyncio.client import Redis
 from redis.commands.core import AsyncScript
 
+from .failures import translate_failures
 from .records import (
     AuthorizationCode,
     Consumed,
@@ -550,8 +552,14 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+@translate_failures
 class RedisStore:
-    """`Store` on one Redis server, shared by every worker on every host."""
+    """`Store` on one Redis server, shared by every worker on every host.
+
+    A server that is down, unreachable, loading or refusing writes surfaces as
+    `StoreUnavailable` (store.failures) within the pool's socket timeouts; the pool then drops
+    its idle connections, so when the server is back the next requests open fresh ones instead
+    of each finding a dead socket."""
 
     def __init__(self, target: RedisTarget, *, clock: Callable[[], float] = time.time) -> None:
         self.target = target
@@ -595,6 +603,17 @@ class RedisStore:
             scripts = {name: client.register_script(lua) for name, lua in _SCRIPTS.items()}
             conn = self._conns[loop] = _Conn(client, scripts)
         return conn
+
+    async def _unavailable(self, exc: BaseException) -> None:
+        """After a failed command: close this loop's idle connections (they are likely dead
+        too: the server restarted or the network dropped). Connections in use by other
+        requests are left to fail or succeed on their own."""
+        if not isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
+            return
+        conn = self._conns.get(asyncio.get_running_loop())
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.client.connection_pool.disconnect(inuse_connections=False)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self._ns}{kind}:{key}"

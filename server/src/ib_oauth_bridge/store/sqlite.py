@@ -44,6 +44,7 @@ from typing import cast
 
 import sqlite_utils
 
+from .failures import translate_failures
 from .records import (
     AuthorizationCode,
     Consumed,
@@ -218,8 +219,13 @@ class _Local(threading.local):
     pid: int = 0
 
 
+@translate_failures
 class SQLiteStore:
-    """`Store` on a SQLite file in WAL mode. Safe for many threads and processes on one host."""
+    """`Store` on a SQLite file in WAL mode. Safe for many threads and processes on one host.
+
+    A file locked past the busy timeout, an I/O error or a full disk surfaces as
+    `StoreUnavailable` (store.failures); a write transaction cut short by one is rolled back
+    whole, so nothing half-written stays."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
@@ -309,9 +315,19 @@ class SQLiteStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk, an I/O error): then ROLLBACK
+            # itself fails, and must not hide the error that ended the transaction.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
 
     async def close(self) -> None:
         pid = os.getpid()
