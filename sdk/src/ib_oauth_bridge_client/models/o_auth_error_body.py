@@ -15,7 +15,7 @@ T = TypeVar("T", bound="OAuthErrorBody")
 class OAuthErrorBody:
     """An error (RFC 6749 section 5.2, RFC 6750 section 3.1). `error` is an RFC code or one of the bridge's own:
     `invalid_platform`, `forbidden_host`, `bad_gateway`, `gateway_timeout`, `login_expired`, `not_found`,
-    `rate_limited`, `too_many_requests`, `request_timeout`.
+    `rate_limited`, `too_many_requests`, `request_timeout`, `store_unavailable`.
 
         Attributes:
             error (str): Error code.
