@@ -38,6 +38,8 @@ TEST_DEPS = [
     # A test CA for https Client ID Metadata Documents on loopback (tests/servers.py);
     # requests-oauthlib's default token request is an interop peer.
     "trustme>=1.2", "requests-oauthlib>=2",
+    # tracing.py's test: the SDK's in-memory span exporter.
+    "opentelemetry-api>=1.27", "opentelemetry-sdk>=1.27",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]

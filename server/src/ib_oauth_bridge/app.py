@@ -30,6 +30,7 @@ from .handlers.errors import bridge_error, http_error, server_error
 from .handlers.header_limits import HeaderLimits
 from .housekeeping import purge_periodically
 from .logs import configure_logging
+from .metrics import OperationIds, OperationProbe, RequestMetrics
 from .request_ids import RequestIds
 from .routing import build_routes, load_spec
 from .settings import Settings
@@ -138,6 +139,7 @@ def create_app(
         routes=build_routes(load_spec(), HANDLERS, protected),
         middleware=[
             Middleware(RequestIds),
+            Middleware(RequestMetrics, metrics=bridge.metrics, tracing=bridge.tracing),
             Middleware(
                 HeaderLimits,
                 max_value_bytes=settings.max_header_value_bytes,
@@ -152,6 +154,7 @@ def create_app(
             Middleware(IssuerHost, issuer=settings.issuer, dev_mode=settings.dev_mode),
             Middleware(PathCORS, origins=settings.cors_origins),
             Middleware(OwnAnswersGZip),
+            Middleware(OperationProbe, operation_ids=OperationIds(load_spec())),
         ],
         exception_handlers={
             BridgeError: bridge_error,

@@ -303,6 +303,19 @@ SETTING_DOCS: dict[str, str] = {
         "only). `0` turns the rule off."
     ),
     "fraud_users_per_address_window": ("Seconds over which those users are counted."),
+    "metrics": (
+        'Prometheus metrics (see Operations, "Metrics"): `off` (the default: no '
+        "`/metrics` anywhere, 404 on the main app); `port:<n>` or `port:<host>:<n>`: "
+        "`ib-oauth-bridge serve` serves `/metrics` on a listener of its own, on "
+        "127.0.0.1 unless a host is named (summed over every worker process); `bearer`: "
+        "`/metrics` on the main app, only to a request carrying "
+        "`IB_BRIDGE_METRICS_TOKEN` as a Bearer token (401 otherwise)."
+    ),
+    "metrics_token": (
+        "The Bearer token `/metrics` requires (at least 16 characters; compared in "
+        "constant time). Required with `IB_BRIDGE_METRICS=bearer`; with `port:` it is "
+        "optional and, when set, required on the metrics listener too."
+    ),
 }
 
 # Fields whose variable is not PREFIX + the field's name in capitals.

@@ -8,6 +8,7 @@ from .crypto import SidCipher, SidDecryptionError
 from .protocols import (
     ClientStore,
     CodeStore,
+    GrantCounter,
     GrantStore,
     RefreshTokenStore,
     ReplayCache,
@@ -36,6 +37,7 @@ __all__ = [
     "CodeStore",
     "Consumed",
     "Grant",
+    "GrantCounter",
     "GrantStore",
     "LoginStatus",
     "LoginTransaction",
