@@ -12,10 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from test_audiences import PROXY_PATH, bearer
 
-from inprocess_flow import CLIENT_ID, authorize, exchange, refresh, tokens
+from inprocess_flow import CLIENT_ID, authorize, refresh, tokens
 from inprocess_stack import Stack, open_stack
 
-TOKEN = "metrics-token-0123456789abcdef"  # noqa: S105 - a test value
+TOKEN = "metrics-token-0123456789abcdef"
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.anyio
 
@@ -103,7 +103,7 @@ async def test_unmatched_paths_share_one_label(stack: Stack) -> None:
     assert value(found, requests, operation="unmatched", status="404") == 3
 
 
-async def test_a_sign_in_cancelled_or_failed_is_counted_by_outcome(stack: Stack) -> None:
+async def test_a_sign_in_without_exchange_counts_no_token(stack: Stack) -> None:
     await authorize(stack)
     found = await scrape(stack)
     assert value(found, "ib_bridge_sign_ins_total", outcome="completed") == 1
