@@ -85,3 +85,15 @@ async def test_the_upstream_call_is_a_child_span(
     assert client.parent.span_id == server.context.span_id
     assert server.attributes is not None
     assert server.attributes["http.response.status_code"] == 502
+
+
+def test_the_upstream_span_replaces_the_callers_traceparent(spans: InMemorySpanExporter) -> None:
+    tracing = Tracing.from_env()
+    assert tracing is not None
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    headers = [("Accept", "application/json"), ("TraceParent", caller), ("sid", "s")]
+    with tracing.upstream("GET", headers) as span:
+        own = f"00-{span.context.trace_id:032x}-{span.context.span_id:016x}-"
+    [sent] = [value for name, value in headers if name.lower() == "traceparent"]
+    assert sent.startswith(own)
+    assert ("Accept", "application/json") in headers

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from flow import authorize, exchange
 from servers import Bridge, Emulator, bridge_env, free_port
+from signed_in import sign_in
 
 READYZ = ("ib_bridge_http_request_duration_seconds_count", {"operation": "readyz", "status": "200"})
 
@@ -53,8 +53,11 @@ def test_the_metrics_port_sums_every_worker(emulator: Emulator, tmp_path: Path) 
     scrape_url = f"http://127.0.0.1:{metrics_port}/metrics"
     try:
         assert not (directory / "counter_1.db").exists()
-        exchanged = exchange(server.url, authorize(server.url, emulator.platform_url))
-        assert exchanged.status_code == 200
+        user = sign_in(server, emulator)
+        proxied = httpx.get(
+            f"{server.url}/proxy/{user.api('resource.limit(0,1)')}", headers=user.auth
+        )
+        assert proxied.status_code == 200
         # New connections land on either worker: ask until both have served some.
         sent = 0
         while sent < 400:
@@ -74,6 +77,9 @@ def test_the_metrics_port_sums_every_worker(emulator: Emulator, tmp_path: Path) 
         issued = {"grant_type": "authorization_code"}
         assert value(text, "ib_bridge_tokens_issued_total", issued) == 1
         assert value(text, "ib_bridge_live_grants") == 1
+        upstream = "ib_bridge_proxy_upstream_duration_seconds_count"
+        assert value(text, upstream, {"status": "200"}) == 1
+        assert value(text, "ib_bridge_proxy_upstream_errors_total", {"status": "200"}) == 0
 
         # Only there: the main app has no /metrics, the listener nothing else.
         assert httpx.get(f"{server.url}/metrics").status_code == 404
