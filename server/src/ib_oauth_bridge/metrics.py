@@ -20,6 +20,7 @@ worker starts, and every scrape reads the whole directory (`exposition`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import inspect
@@ -325,19 +326,29 @@ async def _plain(
 _TIMED_MARK = "_ib_bridge_timed"
 
 
-def instrument_store(store: Any, histogram: Histogram) -> None:
+def instrument_store(store: Any, histogram: Histogram) -> bool:
     """Time every public async method of `store` into `histogram` by method name, in place (so
-    the store keeps its type and identity). Idempotent."""
+    the store keeps its type and identity). Idempotent. False (and the store untouched) when
+    its instances take no attributes (`__slots__`): then its calls go untimed."""
     if getattr(store, _TIMED_MARK, False):
-        return
+        return True
+    timed = {}
     for name in dir(type(store)):
         if name.startswith("_") or name == "close":
             continue
-        method = getattr(store, name, None)
-        if method is None or not inspect.iscoroutinefunction(method):
-            continue
-        setattr(store, name, _timed(method, histogram.labels(name)))
-    setattr(store, _TIMED_MARK, True)
+        # Static lookup: never runs a property or descriptor of the store.
+        if inspect.iscoroutinefunction(inspect.getattr_static(type(store), name, None)):
+            timed[name] = _timed(getattr(store, name), histogram.labels(name))
+    try:
+        for name, method in timed.items():
+            setattr(store, name, method)
+        setattr(store, _TIMED_MARK, True)
+    except (AttributeError, TypeError):
+        for name in timed:
+            with contextlib.suppress(AttributeError):
+                delattr(store, name)
+        return False
+    return True
 
 
 def _timed(method: Callable[..., Awaitable[Any]], child: Any) -> Callable[..., Awaitable[Any]]:
