@@ -21,7 +21,7 @@ SETTING_DOCS: dict[str, str] = {
         "The bridge's public base URL; the `iss` of every token and authorization "
         "response. Must be `https://` outside dev mode. Requests whose `Host` is not "
         "its host get a 400 (dev mode also accepts `localhost`, `127.0.0.1`, `[::1]`; "
-        "`/healthz` and `/readyz` accept any), and every absolute URL the bridge emits "
+        "`/healthz`, `/readyz` and `/metrics` accept any), and every absolute URL the bridge emits "
         "is built from it. When it is https (outside dev mode) every answer carries "
         "`Strict-Transport-Security: max-age=31536000`, and the login cookie is "
         "`__Host-ib_bridge_login` with `Path=/`."
