@@ -140,6 +140,7 @@ class Metrics:
             registry=r,
         )
         self.live_grants = LiveGrants()
+        self._upstream_children: dict[int, Any] = {}
 
     # -- audit events --------------------------------------------------------------------
 
@@ -163,10 +164,12 @@ class Metrics:
     # -- the proxy's upstream -------------------------------------------------------------
 
     def upstream_answered(self, status: int, seconds: float) -> None:
-        label = str(status)
-        self.upstream.labels(label).observe(seconds)
+        child = self._upstream_children.get(status)
+        if child is None:  # IB's statuses: a bounded set
+            child = self._upstream_children[status] = self.upstream.labels(str(status))
+        child.observe(seconds)
         if status >= 500:
-            self.upstream_errors.labels(label).inc()
+            self.upstream_errors.labels(str(status)).inc()
 
     def upstream_failed(self, reason: str, seconds: float | None = None) -> None:
         """`reason`: timeout, unreachable (no answer; `seconds` waited), or interrupted (the
@@ -425,6 +428,7 @@ class RequestMetrics:
         self.app = app
         self.metrics = metrics
         self.tracing = tracing
+        self._children: dict[tuple[str, int], Any] = {}  # labelled histograms, looked up once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -449,8 +453,12 @@ class RequestMetrics:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            label = str(status) if status else "none"
-            self.metrics.requests.labels(probe.operation, label).observe(elapsed)
+            key = (probe.operation, status)
+            child = self._children.get(key)
+            if child is None:  # first time for this pair: a bounded set (operations x statuses)
+                label = str(status) if status else "none"
+                child = self._children[key] = self.metrics.requests.labels(probe.operation, label)
+            child.observe(elapsed)
             if span is not None:
                 self.tracing.finish(span, probe.operation, status)
 
