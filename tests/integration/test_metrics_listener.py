@@ -48,6 +48,7 @@ def test_the_metrics_port_sums_every_worker(emulator: Emulator, tmp_path: Path) 
     (directory / "counter_1.db").write_bytes(b"left by an earlier run")  # cleaned at start
     env = bridge_env(port, emulator, tmp_path)
     env |= {"IB_BRIDGE_METRICS": f"port:{metrics_port}", "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    env.pop("IB_BRIDGE_METRICS_TOKEN")  # on loopback, the listener needs no token
     server = Bridge(port, tmp_path, env)
     server.start("--workers", "2")
     scrape_url = f"http://127.0.0.1:{metrics_port}/metrics"
