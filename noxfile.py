@@ -42,6 +42,8 @@ TEST_DEPS = [
     "redis>=5.2",
     # tests/deployment: the bridge under each ASGI server the docs name (uvicorn comes with it).
     "gunicorn>=23", "uvicorn-worker>=0.3", "hypercorn>=0.17", "granian>=2",
+    # tracing.py's test: the SDK's in-memory span exporter.
+    "opentelemetry-api>=1.27", "opentelemetry-sdk>=1.27",
 ]
 LINT_DEPS = ["ruff>=0.8"]
 TYPE_DEPS = ["mypy>=1.13", "types-PyYAML"]

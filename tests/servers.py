@@ -34,6 +34,7 @@ MCP_SERVER = ROOT / "examples" / "mcp_server" / "server.py"
 # examples/mcp_server's confidential client at the test bridges: a resource server that may
 # introspect any token.
 MCP_SERVER_CLIENT = ("mcp-example-server", "mcp-example-server-secret")
+METRICS_TOKEN = "test-metrics-token-0123456789"
 CLI = shutil.which("ib-oauth-bridge") or str(Path(sys.executable).with_name("ib-oauth-bridge"))
 
 
@@ -188,6 +189,9 @@ def bridge_env(port: int, emulator: Emulator, data_dir: Path, **extra: str) -> d
              "resource": f"http://127.0.0.1:{free_port()}/mcp"},
         ]),
         "IB_BRIDGE_CORS_ORIGINS": "https://spa.example",
+        # /metrics on the main app behind its Bearer secret (Schemathesis scrapes it).
+        "IB_BRIDGE_METRICS": "bearer",
+        "IB_BRIDGE_METRICS_TOKEN": METRICS_TOKEN,
         # The session bridge serves many tests (and Schemathesis) from one address: every
         # abuse limit out of reach (tests of a limit start a bridge with the one they test).
         "IB_BRIDGE_REGISTRATION_RATE_LIMIT": "100000/minute",

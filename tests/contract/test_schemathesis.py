@@ -37,7 +37,7 @@ from schemathesis.config import SchemathesisConfig
 
 from ib_oauth_bridge.ib.platform import HostPolicy, PlatformURLError
 from ib_oauth_bridge.routing import load_spec, operations
-from servers import Bridge
+from servers import METRICS_TOKEN, Bridge
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
@@ -140,6 +140,19 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
 class BridgeBearer:
     def get(self, case: Any, context: Any) -> str:
         return TOKEN_PLACEHOLDER
+
+    def set(self, case: Any, data: str, context: Any) -> None:
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
+
+
+@schema.auth().apply_to(operation_id="metrics")
+class MetricsBearer:
+    """/metrics takes the operator's metrics token (the session bridge's, tests/servers.py), so
+    `ignored_auth` and the missing-header check probe it without and with a wrong one."""
+
+    def get(self, case: Any, context: Any) -> str:
+        return METRICS_TOKEN
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = case.headers or {}

@@ -8,6 +8,7 @@ import pytest
 from store_support import PAST, FakeClock, key, make_done, make_grant, make_pending, make_token
 
 from ib_oauth_bridge.store import SealedKind, SealedValue, Store
+from ib_oauth_bridge.store.protocols import GrantCounter
 
 pytestmark = pytest.mark.anyio
 
@@ -68,3 +69,15 @@ async def test_login_texts_are_listed(store: Store) -> None:
     redirects = await store.sealed_values(SealedKind.LOGIN_REDIRECT)
     assert [(v.row_key, v.sealed) for v in tokens] == [(pending, "sealed-ib-token")]
     assert [v.row_key for v in redirects] == [done]
+
+
+async def test_live_grants_are_counted(store: Store) -> None:
+    """The metrics gauge's count (`GrantCounter`), on every backend: revoked and ended grants
+    are not live."""
+    assert isinstance(store, GrantCounter)
+    for i in range(3):
+        await store.put_grant(make_grant(grant_id=f"g-live-{i}"))
+    await store.put_grant(make_grant(expires_in=PAST, grant_id="g-ended"))
+    await store.put_grant(make_grant(grant_id="g-revoked"))
+    await store.revoke_grant("g-revoked")
+    assert await store.count_live_grants() == 3

@@ -31,6 +31,7 @@ from .handlers.errors import bridge_error, http_error, server_error, store_unava
 from .handlers.header_limits import HeaderLimits
 from .housekeeping import purge_periodically
 from .logs import configure_logging
+from .metrics import OperationIds, OperationProbe, RequestMetrics
 from .request_ids import RequestIds
 from .routing import build_routes, load_spec
 from .settings import Settings
@@ -141,6 +142,7 @@ def create_app(
         middleware=[
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),
             Middleware(RequestIds),
+            Middleware(RequestMetrics, metrics=bridge.metrics, tracing=bridge.tracing),
             Middleware(
                 HeaderLimits,
                 max_value_bytes=settings.max_header_value_bytes,
@@ -155,6 +157,7 @@ def create_app(
             Middleware(IssuerHost, issuer=settings.issuer, dev_mode=settings.dev_mode),
             Middleware(PathCORS, origins=settings.cors_origins),
             Middleware(OwnAnswersGZip),
+            Middleware(OperationProbe, operation_ids=OperationIds(load_spec())),
         ],
         exception_handlers={
             BridgeError: bridge_error,

@@ -20,6 +20,7 @@ from .ib.browser_login import BrowserLoginClient
 from .ib.platform import HostPolicy
 from .ib.session import IBSession, SessionCache
 from .ib.upstream import Upstream
+from .metrics import Metrics, instrument_store
 from .oauth.cimd import MetadataDocuments
 from .oauth.clients import ClientLookup
 from .oauth.keys import SigningKeyError, SigningKeys
@@ -38,6 +39,7 @@ from .store.crypto import (
     SidDecryptionError,
 )
 from .store.records import Grant, SealedKind, SealedValue
+from .tracing import Tracing
 from .web.login_cookie import LoginCookie
 
 log = logging.getLogger("ib_oauth_bridge.keys")
@@ -61,6 +63,8 @@ class Bridge:
     sessions: SessionCache  # live sessions for the proxy's hot path
     limits: BridgeLimits  # rate limits per address, client, login and grant
     audit: Audit  # the audit log and its fraud rules
+    metrics: Metrics  # Prometheus metrics (counted whether or not they are served)
+    tracing: Tracing | None = None  # OpenTelemetry, when installed and configured
 
     @classmethod
     def from_settings(
@@ -79,6 +83,9 @@ class Bridge:
         store = store or open_store(settings.effective_store_url, clock=clock)
         limits = BridgeLimits.from_settings(settings, secret=settings.cookie_secret)
         audit = Audit.from_settings(settings, clock, address_key=limits.rates.address_hash)
+        metrics = Metrics()
+        instrument_store(store, metrics.store_calls)
+        audit.listeners.append(metrics.observe_audit)
         keys, cipher = open_keys(settings, clock)
         timeout = httpx.Timeout(
             settings.upstream_timeout, connect=settings.upstream_connect_timeout
@@ -168,6 +175,8 @@ class Bridge:
             sessions=sessions,
             limits=limits,
             audit=audit,
+            metrics=metrics,
+            tracing=Tracing.from_env(),
         )
 
     @property

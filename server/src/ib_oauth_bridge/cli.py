@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import secrets
+import shutil
+import socket
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from .keyrotation import (
     rotate_signing,
 )
 from .logs import configure_logging
+from .metrics import MULTIPROC_ENV
 from .oauth.keys import SigningKeyError, generate_signing_key
 from .settings import Settings, SettingsError
 from .store import StoreURLError, open_store
@@ -222,16 +227,71 @@ def server_limits(settings: Settings) -> dict[str, Any]:
 def run_serve(host: str, port: int, workers: int) -> int:
     settings = Settings.from_env()
     settings.check()  # refuse before any worker starts, with the reason
-    uvicorn.run(
-        "ib_oauth_bridge.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        **server_limits(settings),
-    )
+    with contextlib.ExitStack() as cleanup:
+        if settings.metrics != "off":
+            # Before the workers start (they inherit the variable) and before the app makes
+            # its metrics (metrics._pick_value_class).
+            cleanup.enter_context(metrics_directory())
+        if (listener := settings.metrics_listener) is not None:
+            cleanup.enter_context(metrics_listener(settings, *listener))
+        uvicorn.run(
+            "ib_oauth_bridge.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            **server_limits(settings),
+        )
     return 0
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """prometheus-client's multiprocess directory for this run, so that a scrape sums every
+    worker: `PROMETHEUS_MULTIPROC_DIR` when the operator set it (its metric files from an
+    earlier run removed), else a private temporary directory removed at exit."""
+    given = os.environ.get(MULTIPROC_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="ib-bridge-metrics-"))
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.environ.pop(MULTIPROC_ENV, None)
+
+
+@contextlib.contextmanager
+def metrics_listener(settings: Settings, host: str, port: int) -> Iterator[None]:
+    """`/metrics` on a listener of its own, in a thread of this (the supervising) process."""
+    from .metrics import MetricsListener
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SettingsError(
+            f"IB_BRIDGE_METRICS: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+    app = MetricsListener(settings.metrics_token, lambda: open_store(settings.effective_store_url))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", server_header=False))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="metrics", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
 
 
 def command_settings(data_dir: Path | None) -> Settings:

@@ -7,7 +7,8 @@
   typed into a Host header or one a TLS-terminating proxy turned into http. The bridge's own
   URLs (metadata, redirects, `iss`) are built from the issuer setting in the first place.
   Liveness and readiness probes are exempt: orchestrators send them to an address, they answer
-  no URL, and refusing them would keep a correct deployment from starting.
+  no URL, and refusing them would keep a correct deployment from starting. So is `/metrics`
+  (scrapers too address a pod, and it answers no URL; it has its own Bearer token).
 - `StrictTransportSecurity`: `Strict-Transport-Security` on every answer when the issuer is
   https (outside dev mode), so that a browser never tries the bridge over http again.
 """
@@ -21,7 +22,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 HSTS = "max-age=31536000"
 
 

@@ -133,6 +133,9 @@ class Settings:
     fraud_grant_addresses_revoke: bool = False  # beyond it: revoke, not only alert
     fraud_users_per_address: int = 20  # IB users signing in through one address (0: off) ...
     fraud_users_per_address_window: int = 3600  # ... within this many seconds
+    # Prometheus metrics (metrics.py, docs/operations.md "Metrics"): off, port:[host:]n, bearer.
+    metrics: str = "off"
+    metrics_token: str | None = None  # the Bearer token for /metrics (bearer mode)
 
     @property
     def database_path(self) -> Path:
@@ -264,6 +267,8 @@ class Settings:
             **{name: get_int(name.upper(), getattr(defaults, name)) for name in FRAUD_SETTINGS},
             "fraud_grant_addresses_revoke": (get("FRAUD_GRANT_ADDRESSES_REVOKE") or "").lower()
             in {"1", "true", "yes", "on"},
+            "metrics": (get("METRICS") or defaults.metrics).lower(),
+            "metrics_token": get("METRICS_TOKEN"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -306,6 +311,7 @@ class Settings:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be positive (a count: 0 is off)")
         if not self.audit_log:
             raise SettingsError(f"{PREFIX}AUDIT_LOG must be stdout, stderr, off or a file path")
+        self._check_metrics()
         if not 0 <= self.refresh_grace_seconds <= 300:
             raise SettingsError(f"{PREFIX}REFRESH_GRACE_SECONDS must be from 0 to 300")
         for client in self.clients:
@@ -351,6 +357,35 @@ class Settings:
             problems.append(f"{PREFIX}DEV_CA_FILE is for dev mode only: unset it")
         if problems:
             raise SettingsError("refusing to start:\n  - " + "\n  - ".join(problems))
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """The separate metrics listener's (host, port) when `metrics` is `port:[host:]n`
+        (loopback unless a host is named; an IPv6 host in brackets), else None."""
+        if not self.metrics.startswith("port:"):
+            return None
+        host, sep, port = self.metrics.removeprefix("port:").rpartition(":")
+        host = host.removeprefix("[").removesuffix("]") if sep else "127.0.0.1"
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{PREFIX}METRICS must be off, bearer, port:<n> or port:<host>:<n>, "
+                f"got {self.metrics!r}"
+            )
+        return host, int(port)
+
+    def _check_metrics(self) -> None:
+        if self.metrics not in {"off", "bearer"} and self.metrics_listener is None:
+            raise SettingsError(
+                f"{PREFIX}METRICS must be off, bearer, port:<n> or port:<host>:<n>, "
+                f"got {self.metrics!r}"
+            )
+        token = self.metrics_token
+        if self.metrics == "bearer" and not token:
+            raise SettingsError(
+                f"{PREFIX}METRICS=bearer needs {PREFIX}METRICS_TOKEN (a long random string)"
+            )
+        if token is not None and len(token) < 16:
+            raise SettingsError(f"{PREFIX}METRICS_TOKEN must be at least 16 characters")
 
     def _check_limits(self) -> None:
         """The proxy's fairness and the request limits: positive, and one grant's share of the

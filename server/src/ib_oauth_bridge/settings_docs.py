@@ -21,7 +21,7 @@ SETTING_DOCS: dict[str, str] = {
         "The bridge's public base URL; the `iss` of every token and authorization "
         "response. Must be `https://` outside dev mode. Requests whose `Host` is not "
         "its host get a 400 (dev mode also accepts `localhost`, `127.0.0.1`, `[::1]`; "
-        "`/healthz` and `/readyz` accept any), and every absolute URL the bridge emits "
+        "`/healthz`, `/readyz` and `/metrics` accept any), and every absolute URL the bridge emits "
         "is built from it. When it is https (outside dev mode) every answer carries "
         "`Strict-Transport-Security: max-age=31536000`, and the login cookie is "
         "`__Host-ib_bridge_login` with `Path=/`."
@@ -315,6 +315,19 @@ SETTING_DOCS: dict[str, str] = {
         "only). `0` turns the rule off."
     ),
     "fraud_users_per_address_window": ("Seconds over which those users are counted."),
+    "metrics": (
+        'Prometheus metrics (see Operations, "Metrics"): `off` (the default: no '
+        "`/metrics` anywhere, 404 on the main app); `port:<n>` or `port:<host>:<n>`: "
+        "`ib-oauth-bridge serve` serves `/metrics` on a listener of its own, on "
+        "127.0.0.1 unless a host is named (summed over every worker process); `bearer`: "
+        "`/metrics` on the main app, only to a request carrying "
+        "`IB_BRIDGE_METRICS_TOKEN` as a Bearer token (401 otherwise)."
+    ),
+    "metrics_token": (
+        "The Bearer token `/metrics` requires (at least 16 characters; compared in "
+        "constant time). Required with `IB_BRIDGE_METRICS=bearer`; with `port:` it is "
+        "optional and, when set, required on the metrics listener too."
+    ),
 }
 
 # Fields whose variable is not PREFIX + the field's name in capitals.

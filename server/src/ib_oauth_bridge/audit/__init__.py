@@ -66,6 +66,9 @@ class Audit:
     def __init__(self, fraud: FraudRules, clock: Clock = system_clock) -> None:
         self.fraud = fraud
         self.clock = clock
+        # Called with every event written (fraud alerts included), after it was logged: the
+        # metrics' counters (metrics.Metrics.observe_audit). A listener must not raise.
+        self.listeners: list[Callable[[AuditEvent], None]] = []
 
     @classmethod
     def from_settings(
@@ -112,11 +115,16 @@ class Audit:
 
     def write(self, event: AuditEvent) -> None:
         event = with_request(event)
-        log.info(event.as_json())
+        self._log(event)
         if event.event.value.startswith("fraud."):
             return
         for alert in self.fraud.observe(event):
-            log.info(with_request(alert).as_json())
+            self._log(with_request(alert))
+
+    def _log(self, event: AuditEvent) -> None:
+        log.info(event.as_json())
+        for listener in self.listeners:
+            listener(event)
 
     def grant_used(
         self, grant_id: str, *, client_id: str | None, ib_user_id: str | None
@@ -131,7 +139,7 @@ class Audit:
             ib_user_id=ib_user_id,
         )
         if verdict.alert is not None:
-            log.info(with_request(verdict.alert).as_json())
+            self._log(with_request(verdict.alert))
         return verdict
 
     def blocked(self, client_id: str | None) -> int | None:

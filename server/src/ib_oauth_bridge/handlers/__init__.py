@@ -30,6 +30,7 @@ HANDLERS: dict[str, Handler] = {
     "jwks": discovery.jwks,
     "healthz": ops.healthz,
     "readyz": ops.readyz,
+    "metrics": ops.metrics,
     "openapi_document": ops.openapi_document,
     "static_asset": ops.static_asset,
     "playground": ops.playground,

@@ -1,5 +1,5 @@
-"""Operations and assets: liveness, readiness, the contract itself, static files, and the dev
-playground."""
+"""Operations and assets: liveness, readiness, metrics, the contract itself, static files, and
+the dev playground."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..bridge import bridge_of
 from ..errors import BridgeError
+from ..metrics import CONTENT_TYPE, authorized
 from ..routing import spec_text
 from ..web.templates import STATIC_DIR, render_page
 
@@ -37,6 +38,28 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},
         status_code=200 if ready else 503,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics on the main app: only with IB_BRIDGE_METRICS=bearer, and only to a
+    request carrying IB_BRIDGE_METRICS_TOKEN (a `port:` listener is `cli`'s)."""
+    bridge = bridge_of(request)
+    settings = bridge.settings
+    if settings.metrics != "bearer" or not settings.metrics_token:
+        raise BridgeError(404, "not_found", "Metrics are not served here.")
+    if not authorized(request.headers.get("authorization"), settings.metrics_token):
+        raise BridgeError(
+            401,
+            "invalid_token",
+            "Metrics need the metrics Bearer token.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    live_grants = await bridge.metrics.live_grants.read(bridge.store)
+    return Response(
+        bridge.metrics.exposition(live_grants),
+        media_type=CONTENT_TYPE,
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -128,25 +129,29 @@ async def forward(
 ) -> Response:
     headers = request.headers
     settings = bridge.settings
+    metrics = bridge.metrics
     watch = _BodyWatch()
+    outbound = request_headers(headers.raw, headers.get("connection", ""), session)
+    started = time.perf_counter()
     try:
-        upstream = await bridge.upstream.send(
-            request.method,
-            url,
-            request_headers(headers.raw, headers.get("connection", ""), session),
-            _body(request, watch, settings.proxy_body_idle_timeout, settings.proxy_max_upload_bytes)
-            if body
-            else None,
-        )
+        if bridge.tracing is None:
+            upstream = await _send(bridge, request, url, outbound, watch, body=body)
+        else:
+            with bridge.tracing.upstream(request.method, outbound) as span:
+                upstream = await _send(bridge, request, url, outbound, watch, body=body)
+                span.set_attribute("http.response.status_code", upstream.status)
     except (TimeoutError, aiohttp.ClientError) as exc:
         # aiohttp has closed the connection (never reused after a failed request).
         if watch.error is not None:
             raise watch.error from None  # the caller's body stalled or grew too large
         if isinstance(exc, TimeoutError):
+            metrics.upstream_failed("timeout", time.perf_counter() - started)
             raise BridgeError(
                 504, "gateway_timeout", "IntelligenceBank did not answer in time."
             ) from None
+        metrics.upstream_failed("unreachable", time.perf_counter() - started)
         raise BridgeError(502, "bad_gateway", "IntelligenceBank could not be reached.") from None
+    metrics.upstream_answered(upstream.status, time.perf_counter() - started)
     if upstream.status == 401:
         # IB no longer accepts the sid: the session is over, and so is the grant.
         upstream.release()
@@ -170,6 +175,7 @@ async def forward(
             upstream.close()
             if watch.error is not None:  # IB answered early, then the caller's body failed
                 raise watch.error from None
+            metrics.upstream_failed("interrupted")
             raise BridgeError(502, "bad_gateway", "IntelligenceBank's answer broke off.") from None
         upstream.release()
         small = Response(answer, status_code=upstream.status)
@@ -178,6 +184,26 @@ async def forward(
     response = _Relay(upstream, settings.proxy_send_timeout)
     response.raw_headers = raw_headers
     return response
+
+
+async def _send(
+    bridge: Bridge,
+    request: Request,
+    url: str,
+    headers: list[tuple[str, str]],
+    watch: _BodyWatch,
+    *,
+    body: bool,
+) -> aiohttp.ClientResponse:
+    settings = bridge.settings
+    return await bridge.upstream.send(
+        request.method,
+        url,
+        headers,
+        _body(request, watch, settings.proxy_body_idle_timeout, settings.proxy_max_upload_bytes)
+        if body
+        else None,
+    )
 
 
 def _has_body(headers: Headers) -> bool:

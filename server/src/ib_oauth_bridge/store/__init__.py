@@ -9,6 +9,7 @@ from .failures import StoreUnavailable, store_failure
 from .protocols import (
     ClientStore,
     CodeStore,
+    GrantCounter,
     GrantStore,
     RefreshTokenStore,
     ReplayCache,
@@ -38,6 +39,7 @@ __all__ = [
     "CodeStore",
     "Consumed",
     "Grant",
+    "GrantCounter",
     "GrantStore",
     "GrantSummary",
     "LoginStatus",

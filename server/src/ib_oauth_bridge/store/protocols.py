@@ -12,7 +12,7 @@ Single-use transitions are atomic in the backend, never read-then-write.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .records import (
     AuthorizationCode,
@@ -103,6 +103,16 @@ class GrantStore(Protocol):
     async def revocation_count(self) -> int:
         """How many revocations the store has seen, across every process sharing it. A process
         that caches live grants drops its cache whenever this moves."""
+        ...
+
+
+@runtime_checkable
+class GrantCounter(Protocol):
+    """Optional (metrics): a backend that can count its live grants cheaply. Not part of
+    `Store`: the `ib_bridge_live_grants` gauge is left out for a backend without it."""
+
+    async def count_live_grants(self) -> int:
+        """How many grants are neither revoked nor past their session end."""
         ...
 
 

@@ -1004,6 +1004,30 @@ class RedisStore:
         ]
         return bool(await self._conn().run("remember", [self._key("p", key)], args))
 
+    async def count_live_grants(self) -> int:
+        """Live grants (not revoked, session not ended), for the metrics gauge: a scan of the
+        grant keys, read in pipelined batches, at most once per scrape interval (the caller
+        caches it), never on a request's path."""
+        client, now = self._conn().client, self._clock()
+        prefix = self._key("g", "")
+        live = 0
+        batch: list[str] = []
+
+        async def count(names: list[str]) -> int:
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.hmget(name, ["exp", "rv"])
+            rows = await pipe.execute()
+            return sum(1 for exp, rv in rows if exp is not None and rv != "1" and float(exp) > now)
+
+        async for name in client.scan_iter(match=f"{prefix}*", count=1000):
+            batch.append(name)
+            if len(batch) == 500:
+                live, batch = live + await count(batch), []
+        if batch:
+            live += await count(batch)
+        return live
+
     # -- sealed values -----------------------------------------------------------------------
 
     async def sealed_values(

@@ -517,6 +517,17 @@ class SQLiteStore:
             conn.execute("DELETE FROM refresh_tokens WHERE grant_id = ?", (grant_id,))
             conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'revocations'")
 
+    async def count_live_grants(self) -> int:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT count(*) FROM grants WHERE revoked = 0 AND expires_at > ?",
+                (self._clock(),),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
     async def revocation_count(self) -> int:
         row = (
             self._conn().execute("SELECT value FROM counters WHERE name = 'revocations'").fetchone()
