@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from servers import Bridge, Emulator, bridge_env, free_port
 
@@ -385,6 +386,55 @@ def test_ib_down_says_so_and_try_again_works(
 
 
 @pytest.fixture(scope="module")
+def impatient_bridge(
+    emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bridge]:
+    """A bridge that waits 1 second for IB (IB_BRIDGE_UPSTREAM_TIMEOUT, the timeout of its
+    client for IB's login API too), for an IB that does not answer at all."""
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("impatient")
+    server = Bridge(
+        port, data_dir, bridge_env(port, emulator, data_dir, IB_BRIDGE_UPSTREAM_TIMEOUT="1")
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_ib_not_answering_says_so_and_try_again_works(
+    desktop: Page,
+    impatient_bridge: Bridge,
+    emulator: Emulator,
+    browser_errors: BrowserErrors,
+) -> None:
+    """IB's login API stalls past the bridge's timeout: the bridge answers 504 and the page
+    says it couldn't reach the sign-in service, with Try again; once IB answers again, Try
+    again opens IB's sign-in page."""
+    page = desktop
+    bridge = impatient_bridge
+    page.goto(authorize_url(bridge))
+    stalled = emulator.control("config", {"login_latency_ms": 3000})
+    assert stalled.status_code == 200, stalled.text
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/authorize/platform")) as answer:
+            page.locator("#continue").click()
+        assert answer.value.status == 504
+        status = page.locator("#status")
+        expect(status).to_contain_text("Couldn't reach the sign-in service")
+        expect(status).to_be_focused()
+        try_again = status.get_by_role("button", name="Try again")
+        expect(try_again).to_be_visible()
+    finally:
+        emulator.control("config", {"login_latency_ms": 0})
+    with page.expect_popup() as popup_info:
+        try_again.click()
+    expect(status).to_contain_text("Waiting for you to sign in")
+    popup_info.value.close()
+    # Chromium logs the 504 answer of the fetch itself; the page adds nothing.
+    browser_errors.assert_none(bridge.url, ignore="/authorize/platform)")
+
+
+@pytest.fixture(scope="module")
 def short_lived_bridge(
     emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Bridge]:
@@ -437,6 +487,46 @@ def test_expiry_while_waiting_offers_to_start_again(
     popup_info.value.close()
     # The status check that found the request gone answers 403/410: Chromium logs that itself.
     browser_errors.assert_none(bridge.url, ignore="/authorize/status)")
+
+
+def test_without_javascript_an_expired_sign_in_offers_to_start_again(
+    chromium: Browser, short_lived_bridge: Bridge, emulator: Emulator
+) -> None:
+    """The no-JS path: the sign-in request runs out while the person is at IB's page; choosing
+    "I've signed in — continue" then shows that it has ended and a plain "Start again" link to
+    the app's very same authorization request, which opens a fresh sign-in."""
+    bridge = short_lived_bridge
+    url = authorize_url(bridge, state="expiring-no-js", platform_url=emulator.platform_url)
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(url)
+        page.locator("#continue").click()
+        expect(page.locator("#login-link")).to_be_visible()
+        # The person wanders off; the 5-second sign-in request runs out on the bridge's clock
+        # (a real process): try Continue until the bridge answers that it has expired.
+        deadline = time.monotonic() + 30
+        while True:
+            page.get_by_role("button", name="I've signed in — continue").click()
+            page.wait_for_load_state()
+            if page.locator("#error-page").count() or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(500)
+        # Expired (410), or its cookie, which lives as long, already gone (403): either way the
+        # page says to start again.
+        expect(page.get_by_role("alert")).to_contain_text(re.compile("start again", re.I))
+        restart = page.get_by_role("link", name="Start again")
+        expect(restart).to_be_visible()
+        restart.click()
+        page.wait_for_load_state()
+        assert page.url == url, "Start again asks for the same authorization request"
+        expect(page.locator("#platform-form")).to_be_visible()
+        # The new sign-in works: its transaction is fresh.
+        page.locator("#continue").click()
+        expect(page.locator("#login-link")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_error_page(

@@ -71,6 +71,22 @@ def test_latency_setting(ib: RunningEmulator, client: httpx.Client, sid: str) ->
     assert time.monotonic() - started < 0.3
 
 
+def test_login_latency_setting(ib: RunningEmulator, client: httpx.Client, sid: str) -> None:
+    """`login_latency_ms` stalls IB's login API only (a bridge test's IB that answers late or,
+    past the bridge's timeout, not at all); the v3 API and the control endpoints stay fast."""
+    answer = client.post(f"{ib.platform}/_emulator/config", json={"login_latency_ms": 300})
+    assert answer.json()["login_latency_ms"] == 300
+    started = time.monotonic()
+    client.post(f"{ib.platform}/v1/auth/app/token").raise_for_status()
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert client.get(ib.v3("resource.limit(1)"), headers={"sid": sid}).status_code == 200
+    client.get(f"{ib.platform}/_emulator/config").raise_for_status()
+    assert time.monotonic() - started < 0.3
+    client.post(f"{ib.platform}/_emulator/reset").raise_for_status()
+    assert client.get(f"{ib.platform}/_emulator/config").json()["login_latency_ms"] == 0
+
+
 def test_config_changes_login_timeout(
     ib: RunningEmulator, client: httpx.Client, sign_in: SignIn
 ) -> None:
@@ -84,6 +100,8 @@ def test_config_changes_login_timeout(
     [
         {"latency_ms": -1},
         {"latency_ms": "5"},
+        {"login_latency_ms": -1},
+        {"login_latency_ms": 600_001},
         {"login_timeout_hours": 0},
         {"login_timeout_hours": 1.5},
         {"login_token_ttl": True},
@@ -98,6 +116,7 @@ def test_bad_config_changes_nothing(
     assert answer.status_code == 400
     current = client.get(f"{ib.platform}/_emulator/config").json()
     assert current["latency_ms"] == 0
+    assert current["login_latency_ms"] == 0
     assert current["login_timeout_hours"] == 24
 
 

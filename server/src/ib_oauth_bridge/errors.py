@@ -32,6 +32,8 @@ class BridgeError(Exception):
         self.title = title  # the heading when shown as a page
         self.redirect_to = redirect_to  # RFC 6749 4.1.2.1: the error goes back to the client
         self.headers = dict(headers or {})
+        # A same-origin "/authorize?..." link the error page offers as "Start again", or None.
+        self.restart_url: str | None = None
 
     def as_json(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}

@@ -46,6 +46,8 @@ class EmulatorConfig:
     login_timeout_hours: int = 24
     login_token_ttl: float = 600.0
     latency_ms: float = 0
+    # Stalls IB's login API (/v1/auth/app/...), to test a bridge whose IB does not answer.
+    login_latency_ms: float = 0
     ib_client_id: str = "BnK4JV"
     client_name: str = "Demo Co"
     users: list[DemoUser] = field(default_factory=default_users)
@@ -76,6 +78,7 @@ class EmulatorConfig:
             "login_timeout_hours": self.login_timeout_hours,
             "login_token_ttl": self.login_token_ttl,
             "latency_ms": self.latency_ms,
+            "login_latency_ms": self.login_latency_ms,
             "ib_client_id": self.ib_client_id,
             "client_name": self.client_name,
             "users": [u.username for u in self.users],

@@ -41,12 +41,23 @@ async def config(request: Request) -> Response:
     if request.method == "POST":
         try:
             body = await _json_object(request)
-            unknown = set(body) - {"latency_ms", "login_timeout_hours", "login_token_ttl"}
+            unknown = set(body) - {
+                "latency_ms",
+                "login_latency_ms",
+                "login_timeout_hours",
+                "login_token_ttl",
+            }
             if unknown:
                 raise BadBody(f"Unknown settings: {', '.join(sorted(unknown))}")
             # Validate everything first so a bad request changes nothing.
             latency = _number(
                 body.get("latency_ms", state.config.latency_ms), "latency_ms", 0, 600_000
+            )
+            login_latency = _number(
+                body.get("login_latency_ms", state.config.login_latency_ms),
+                "login_latency_ms",
+                0,
+                600_000,
             )
             ttl = _number(
                 body.get("login_token_ttl", state.config.login_token_ttl),
@@ -61,6 +72,7 @@ async def config(request: Request) -> Response:
         except BadBody as exc:
             return json_error(400, "bad_request", str(exc))
         state.config.latency_ms = latency
+        state.config.login_latency_ms = login_latency
         state.config.login_token_ttl = ttl
         state.config.login_timeout_hours = hours
     return JSONResponse(state.config.public_view())

@@ -1,5 +1,6 @@
 """What happens around every call before a route sees it: the v3 request log, injected faults,
-artificial latency, and the load-balancer cookie that real IB adds to every v3 answer.
+artificial latency (of the v3 API, and of the login API on its own), and the load-balancer
+cookie that real IB adds to every v3 answer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .hosts import CONTROL_PREFIX, is_v3_path
 from .state import EmulatorState, RequestRecord
 
 REDACTED = "<redacted>"
+LOGIN_API_PREFIX = "/v1/auth/app/"  # IB's login API: the token and its info
 
 
 def record_request(scope: Scope) -> RequestRecord:
@@ -53,6 +55,11 @@ class Traffic:
             latency = self.state.config.latency_ms
             if latency > 0:
                 await asyncio.sleep(latency / 1000)
+        elif path.startswith(LOGIN_API_PREFIX):
+            # IB's login API answering late (or, for the bridge's timeout, not at all).
+            stall = self.state.config.login_latency_ms
+            if stall > 0:
+                await asyncio.sleep(stall / 1000)
         failure = self.state.take_failure(path)
         if failure is not None:
             response = JSONResponse(

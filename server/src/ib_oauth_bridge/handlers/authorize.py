@@ -6,7 +6,7 @@ the browser (signed cookie, CSRF token, Origin check) and renders the page or JS
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -62,12 +62,31 @@ async def authorize(request: Request) -> Response:
         # The app's hint first, else the platform this browser last signed in at.
         platform_url=started.platform_url
         or platform_cookie.remembered(request, bridge.host_policy.normalize),
+        restart=request.url.query,
     )
     bridge.login_cookie.set(response, started.transaction_id)
     return response
 
 
 # The page ------------------------------------------------------------------------------------
+
+
+def restart_query(raw: str) -> str:
+    """The app's own authorization request (the query of the GET /authorize that opened the
+    page), carried through the no-JS forms so that an expired sign-in can offer "Start again"
+    as the JS path does: the very same request, so the app still accepts the answer. Only a
+    query of /authorize that names a client is kept; anything else gives no link."""
+    if not raw or len(raw) > MAX_QUERY_BYTES:
+        return ""
+    params = dict(parse_qsl(raw, keep_blank_values=True))
+    if not params.get("client_id") or not params.get("response_type"):
+        return ""
+    return raw
+
+
+def restart_url(raw: str) -> str | None:
+    query = restart_query(raw)
+    return f"/authorize?{query}" if query else None
 
 
 def login_page(
@@ -83,6 +102,7 @@ def login_page(
     login_url: str | None = None,
     signed_in: SignedIn | None = None,
     status_code: int = 200,
+    restart: str = "",
 ) -> Response:
     settings = bridge.settings
     dev_hint = None
@@ -133,6 +153,11 @@ def login_page(
             "message_kind": message_kind,
             "login_url": login_url,
             "dev_hint": dev_hint,
+            # The no-JS path: the app's request, for "Start again" once the sign-in expired.
+            "restart": restart_query(restart),
+            "restart_url": restart_url(restart)
+            if transaction.status is LoginStatus.EXPIRED
+            else None,
         },
         status_code=status_code,
         form_action=csp_source_for_redirect(redirect_uri),
@@ -205,9 +230,20 @@ async def _form_transaction(
 ) -> tuple[dict[str, str], str, LoginTransaction]:
     await limit_address(request, bridge.limits.login, LOGIN_REQUESTS)
     form = await read_form(request, bridge.settings.max_form_bytes)
-    transaction_id, transaction = await _transaction(
-        request, bridge, form_csrf=form.get("csrf_token"), check_form=True, poll=poll
-    )
+    try:
+        transaction_id, transaction = await _transaction(
+            request, bridge, form_csrf=form.get("csrf_token"), check_form=True, poll=poll
+        )
+    except BridgeError as exc:
+        # The sign-in has ended (no-JS path): its record is gone (410), or its cookie, which
+        # lives as long, is (403). Offer the app's own request again, to a same-origin form
+        # post only (never to a post another site made).
+        ended = exc.status_code == 410 or (
+            exc.status_code == 403 and bridge.login_cookie.read(request) is None
+        )
+        if ended and exc.redirect_to is None and _same_origin(request, bridge.settings.issuer):
+            exc.restart_url = restart_url(str(form.get("restart", "")))
+        raise
     return dict(form), transaction_id, transaction
 
 
@@ -246,6 +282,7 @@ async def login_submit_platform(request: Request) -> Response:
             message=str(exc),
             message_kind="error",
             status_code=400,
+            restart=form.get("restart", ""),
         )
     login_url = bridge.login.login_url_of(transaction_id, pending)
     origin = pending.platform_url or ""
@@ -270,6 +307,7 @@ async def login_submit_platform(request: Request) -> Response:
             platform_url=origin,
             login_url=login_url,
             message=PAGE["sign_in_at"].format(origin=origin),
+            restart=form.get("restart", ""),
         )
     platform_cookie.remember(response, origin, secure=bridge.settings.secure_cookies)
     return response
@@ -323,6 +361,7 @@ async def login_continue(request: Request) -> Response:
             signed_in=signed_in,
             message=bridge.login.message_of(transaction),
             message_kind="success",
+            restart=form.get("restart", ""),
         )
     return login_page(
         request,
@@ -336,6 +375,7 @@ async def login_continue(request: Request) -> Response:
         message_kind="error"
         if transaction.status in {LoginStatus.FAILED, LoginStatus.EXPIRED}
         else "info",
+        restart=form.get("restart", ""),
     )
 
 

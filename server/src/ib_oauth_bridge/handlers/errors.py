@@ -44,7 +44,9 @@ def render_error(request: Request, error: BridgeError) -> Response:
     if error.redirect_to is not None:
         return RedirectResponse(error.redirect_to, status_code=error.status_code)
     if wants_page(request):
-        page = error_page(request, error.status_code, error.title, error.description)
+        page = error_page(
+            request, error.status_code, error.title, error.description, error.restart_url
+        )
         page.headers.update(error.headers)  # Retry-After, say: the page answers like the JSON
         return page
     return JSONResponse(
@@ -52,11 +54,18 @@ def render_error(request: Request, error: BridgeError) -> Response:
     )
 
 
-def error_page(request: Request, status_code: int, title: str, message: str) -> Response:
+def error_page(
+    request: Request, status_code: int, title: str, message: str, restart_url: str | None = None
+) -> Response:
     return render_page(
         request,
         "error.html",
-        {"title": title, "message": message, "status_code": status_code},
+        {
+            "title": title,
+            "message": message,
+            "status_code": status_code,
+            "restart_url": restart_url,
+        },
         status_code=status_code,
     )
 

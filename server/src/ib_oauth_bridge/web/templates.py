@@ -13,9 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
+
+from ..strings import TEMPLATE_TEXT
 
 __all__ = [
     "STATIC_DIR",
@@ -42,6 +45,17 @@ _env = jinja2.Environment(
 )
 
 #: The shared template renderer (autoescape on for every template).
+
+
+def _fill(text: str, **parts: object) -> Markup:
+    """A text of `strings` with its placeholders filled: the text is escaped, and so is every
+    part except the page's own markup (`{% set %}` blocks), which goes in as it is."""
+    return escape(text).format(**parts)
+
+
+_env.globals["text"] = TEMPLATE_TEXT
+_env.filters["fill"] = _fill
+
 templates = Jinja2Templates(env=_env)
 
 # One CSP source expression: a scheme ("com.example.app:") or a scheme + host (+ port) origin.
