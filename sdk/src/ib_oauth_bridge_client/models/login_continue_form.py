@@ -20,10 +20,13 @@ class LoginContinueForm:
         csrf_token (str): The CSRF token given to the page.
         confirm (LoginContinueFormConfirm | Unset): `1`: the person has seen who signed in and chose Continue (redirects
             when the login is done). Absent: check the login and show the page.
+        restart (str | Unset): No-JS path: the query of the app's GET /authorize that opened the page, carried by its
+            forms; once the sign-in has ended, the error page links to it as "Start again".
     """
 
     csrf_token: str
     confirm: LoginContinueFormConfirm | Unset = UNSET
+    restart: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,6 +35,8 @@ class LoginContinueForm:
         confirm: str | Unset = UNSET
         if not isinstance(self.confirm, Unset):
             confirm = self.confirm.value
+
+        restart = self.restart
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -42,6 +47,8 @@ class LoginContinueForm:
         )
         if confirm is not UNSET:
             field_dict["confirm"] = confirm
+        if restart is not UNSET:
+            field_dict["restart"] = restart
 
         return field_dict
 
@@ -57,9 +64,12 @@ class LoginContinueForm:
         else:
             confirm = LoginContinueFormConfirm(_confirm)
 
+        restart = d.pop("restart", UNSET)
+
         login_continue_form = cls(
             csrf_token=csrf_token,
             confirm=confirm,
+            restart=restart,
         )
 
         login_continue_form.additional_properties = d

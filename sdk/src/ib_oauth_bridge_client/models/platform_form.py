@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PlatformForm")
 
 
@@ -16,16 +18,21 @@ class PlatformForm:
     Attributes:
         platform_url (str): The customer's IntelligenceBank platform URL or host.
         csrf_token (str): The CSRF token given to the page.
+        restart (str | Unset): No-JS path: the query of the app's GET /authorize that opened the page, carried by its
+            forms; once the sign-in has ended, the error page links to it as "Start again".
     """
 
     platform_url: str
     csrf_token: str
+    restart: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         platform_url = self.platform_url
 
         csrf_token = self.csrf_token
+
+        restart = self.restart
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -35,6 +42,8 @@ class PlatformForm:
                 "csrf_token": csrf_token,
             }
         )
+        if restart is not UNSET:
+            field_dict["restart"] = restart
 
         return field_dict
 
@@ -45,9 +54,12 @@ class PlatformForm:
 
         csrf_token = d.pop("csrf_token")
 
+        restart = d.pop("restart", UNSET)
+
         platform_form = cls(
             platform_url=platform_url,
             csrf_token=csrf_token,
+            restart=restart,
         )
 
         platform_form.additional_properties = d
