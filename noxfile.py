@@ -96,7 +96,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the server package, its optional backends included."""
-    session.install("-e", f"{SERVER}[redis]", *TYPE_DEPS)
+    session.install("-e", f"{SERVER}[redis,otel]", *TYPE_DEPS)
     session.chdir(SERVER)
     session.run("mypy")
 

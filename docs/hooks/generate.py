@@ -77,7 +77,8 @@ def cli_page() -> str:
         "```",
     ]
     for command in COMMANDS:
-        parts += ["", f"## `ib-oauth-bridge {command}`", "", "```text", help_text(*command.split()), "```"]
+        usage = help_text(*command.split())
+        parts += ["", f"## `ib-oauth-bridge {command}`", "", "```text", usage, "```"]
     parts += [
         "",
         "`serve` reads every setting from `IB_BRIDGE_*` variables: see [Settings](settings.md). "

@@ -61,7 +61,10 @@ class Load:
 
     def run(self, kind: str, request: Callable[[httpx.Client], httpx.Response]) -> None:
         def loop() -> None:
-            with httpx.Client(timeout=30) as client:
+            # A fresh connection per request: a kept-alive one idle on a worker that is then
+            # killed would fail the next request although nothing was in flight there.
+            keep_nothing = httpx.Limits(max_keepalive_connections=0)
+            with httpx.Client(timeout=30, limits=keep_nothing) as client:
                 while not self.stop.is_set():
                     started = time.monotonic()
                     try:
