@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from ..clock import Clock, system_clock
@@ -27,6 +28,7 @@ from .fraud import FraudRules, GrantVerdict, MemoryCounters, Thresholds
 LOGGER = "ib_oauth_bridge.audit"
 log = logging.getLogger(LOGGER)
 _configure_lock = threading.Lock()
+RECENT = 50  # audit events each worker keeps in memory for the admin page
 
 
 class _LineFormatter(logging.Formatter):
@@ -66,6 +68,8 @@ class Audit:
     def __init__(self, fraud: FraudRules, clock: Clock = system_clock) -> None:
         self.fraud = fraud
         self.clock = clock
+        # The admin page's "recent events": this worker's last RECENT events, newest last.
+        self.recent: deque[AuditEvent] = deque(maxlen=RECENT)
 
     @classmethod
     def from_settings(
@@ -93,6 +97,7 @@ class Audit:
         reason: str | None = None,
         retry_after: int | None = None,
         key_id: str | None = None,
+        actor: str | None = None,
     ) -> None:
         """Write one event, with the current request's id, address and user agent."""
         self.write(
@@ -107,16 +112,20 @@ class Audit:
                 reason=reason,
                 retry_after=retry_after,
                 key_id=key_id,
+                actor=actor,
             )
         )
 
     def write(self, event: AuditEvent) -> None:
         event = with_request(event)
         log.info(event.as_json())
+        self.recent.append(event)
         if event.event.value.startswith("fraud."):
             return
         for alert in self.fraud.observe(event):
-            log.info(with_request(alert).as_json())
+            alert = with_request(alert)
+            log.info(alert.as_json())
+            self.recent.append(alert)
 
     def grant_used(
         self, grant_id: str, *, client_id: str | None, ib_user_id: str | None
@@ -131,7 +140,9 @@ class Audit:
             ib_user_id=ib_user_id,
         )
         if verdict.alert is not None:
-            log.info(with_request(verdict.alert).as_json())
+            alert = with_request(verdict.alert)
+            log.info(alert.as_json())
+            self.recent.append(alert)
         return verdict
 
     def blocked(self, client_id: str | None) -> int | None:
