@@ -10,8 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from joserfc import jwt
 from starlette.responses import Response
 
+from ib_oauth_bridge.handlers.admin import _verified_identity
+from ib_oauth_bridge.oauth.keys import generate_signing_key
 from ib_oauth_bridge.web.admin_session import AdminCookies, AdminSession
 from inprocess_flow import form_value, sign_in_at_ib, tokens
 from inprocess_stack import Stack
@@ -244,3 +247,46 @@ async def test_csrf_token_of_another_admin_session_is_refused(stack: Stack) -> N
     assert answer.status_code == 403
     await first.aclose()
     await second.aclose()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nonce": "another"},
+        {"aud": "mcp-public-client"},
+        {"iss": "https://evil.example"},
+        {"exp": -1},
+        {"sub": ""},
+    ],
+    ids=["nonce", "aud", "iss", "exp", "sub"],
+)
+async def test_id_token_checks(stack: Stack, change: dict[str, Any]) -> None:
+    now = int(stack.clock())
+    claims: dict[str, Any] = {
+        "iss": stack.settings.issuer,
+        "aud": "ib-bridge-admin",
+        "sub": "u-demo",
+        "nonce": "the-nonce",
+        "iat": now,
+        "exp": now + 300,
+    }
+    key = stack.bridge.keys.current
+    header = {"alg": "ES256", "kid": key.kid}
+    good = jwt.encode(header, claims, key)
+    assert _verified_identity(stack.bridge, good, "the-nonce") == ("u-demo", None)
+    changed = claims | {k: (now - 1 if k == "exp" else v) for k, v in change.items()}
+    assert _verified_identity(stack.bridge, jwt.encode(header, changed, key), "the-nonce") is None
+
+
+async def test_id_token_signed_by_another_key_is_refused(stack: Stack) -> None:
+    other = generate_signing_key()
+    now = int(stack.clock())
+    claims = {
+        "iss": stack.settings.issuer,
+        "aud": "ib-bridge-admin",
+        "sub": "u-demo",
+        "nonce": "n",
+        "exp": now + 300,
+    }
+    token = jwt.encode({"alg": "ES256", "kid": stack.bridge.keys.current.kid}, claims, other)
+    assert _verified_identity(stack.bridge, token, "n") is None
