@@ -21,7 +21,7 @@ def test_the_fields_are_fixed() -> None:
     assert set(FIELDS) == {
         "event", "outcome", "time", "request_id", "ip", "user_agent", "client_id",
         "client_authenticated", "ib_user_id", "grant_id", "reason", "count", "window",
-        "retry_after", "revoked", "key_id", "previous_key_id",
+        "retry_after", "revoked", "key_id", "previous_key_id", "actor",
     }  # fmt: skip
     with pytest.raises(TypeError):
         AuditEvent(event=Event.CODE_ISSUED, outcome=Outcome.SUCCESS, time=0, token="x")  # type: ignore[call-arg]

@@ -30,7 +30,7 @@ from .oauth.server import AuthorizationServer
 from .oauth.tokens import AccessTokenClaims, AccessTokenVerifier
 from .outbound import AddressGuard, SafeFetcher, pinned_transport
 from .ratelimit import BridgeLimits
-from .settings import Settings, SettingsError
+from .settings import ClientConfig, Settings, SettingsError
 from .store import Store, open_store
 from .store.crypto import (
     EncryptionKeyError,
@@ -40,6 +40,7 @@ from .store.crypto import (
 )
 from .store.records import Grant, SealedKind, SealedValue
 from .tracing import Tracing
+from .web.admin_session import ADMIN_CLIENT_ID, AdminCookies
 from .web.login_cookie import LoginCookie
 
 log = logging.getLogger("ib_oauth_bridge.keys")
@@ -63,6 +64,7 @@ class Bridge:
     sessions: SessionCache  # live sessions for the proxy's hot path
     limits: BridgeLimits  # rate limits per address, client, login and grant
     audit: Audit  # the audit log and its fraud rules
+    admin_cookies: AdminCookies  # the admin page's sign-in and session (IB_BRIDGE_ADMINS)
     metrics: Metrics  # Prometheus metrics (counted whether or not they are served)
     tracing: Tracing | None = None  # OpenTelemetry, when installed and configured
 
@@ -113,7 +115,7 @@ class Bridge:
             SafeFetcher(dev_mode=settings.dev_mode, extra_ca_file=settings.dev_ca_file), clock
         )
         clients = ClientLookup(
-            settings.clients,
+            settings.clients + admin_clients(settings),
             store,
             documents,
             public_client_redirect_uris=settings.public_client_redirect_uris,
@@ -175,6 +177,7 @@ class Bridge:
             sessions=sessions,
             limits=limits,
             audit=audit,
+            admin_cookies=AdminCookies(settings.cookie_secret, secure=settings.secure_cookies),
             metrics=metrics,
             tracing=Tracing.from_env(),
         )
@@ -242,6 +245,20 @@ def open_keys(settings: Settings, clock: Clock) -> tuple[SigningKeys, SidCipher]
         return keys, source.cipher(clock)
     except (SigningKeyError, EncryptionKeyError) as exc:
         raise SettingsError(str(exc)) from None
+
+
+def admin_clients(settings: Settings) -> tuple[ClientConfig, ...]:
+    """The admin page's own OpenID client, only when the page is on: public (PKCE), with the
+    one redirect URI /admin/callback; configured, so no registration can take its id."""
+    if not settings.admins:
+        return ()
+    return (
+        ClientConfig(
+            client_id=ADMIN_CLIENT_ID,
+            redirect_uris=(f"{settings.issuer}/admin/callback",),
+            name="IB OAuth Bridge admin page",
+        ),
+    )
 
 
 def bridge_of(connection: HTTPConnection) -> Bridge:

@@ -106,6 +106,8 @@ class Settings:
     allowed_resources: tuple[str, ...] = ()  # RFC 8707 resource indicators tokens may target
     # Exact callbacks added to the well-known public client's (beyond the known MCP hosts').
     public_client_redirect_uris: tuple[str, ...] = ()
+    # The admin page (/admin): IB user ids or emails of its operators; empty: no admin page.
+    admins: tuple[str, ...] = ()
     log_format: str = "json"  # "json" (one object per line) or "text"
     log_level: str = "INFO"
     # RFC 7591 dynamic client registration: open unless an initial access token is set.
@@ -248,6 +250,7 @@ class Settings:
             "clients": parse_clients(get("CLIENTS")),
             "allowed_resources": get_list("ALLOWED_RESOURCES") or (),
             "public_client_redirect_uris": get_list("PUBLIC_CLIENT_REDIRECT_URIS") or (),
+            "admins": get_list("ADMINS") or (),
             "log_format": (get("LOG_FORMAT") or defaults.log_format).lower(),
             "log_level": (get("LOG_LEVEL") or defaults.log_level).upper(),
             "registration_access_token": get("REGISTRATION_ACCESS_TOKEN"),

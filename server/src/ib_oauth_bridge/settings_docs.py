@@ -280,6 +280,13 @@ SETTING_DOCS: dict[str, str] = {
         "that workers drift apart; each purge that removes something logs `expired "
         "records purged` with the count."
     ),
+    "admins": (
+        "Comma-separated IB user ids or emails of the operators of the admin page "
+        "(`/admin`). Empty (the default): there is no admin page (404). When set, the page "
+        "signs operators in through the bridge's own OpenID Connect as the internal client "
+        "`ib-bridge-admin` (redirect URI `<issuer>/admin/callback`); anyone else who signs "
+        'in is refused (403, audited). See Operations, "Admin page".'
+    ),
     "audit_log": (
         "Where the audit log goes: `stdout`, `stderr`, a file path (appended to), or "
         "`off`. One JSON object per line on the logger `ib_oauth_bridge.audit`, never "

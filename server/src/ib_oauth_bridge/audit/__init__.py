@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from ..clock import Clock, system_clock
@@ -27,6 +28,7 @@ from .fraud import FraudRules, GrantVerdict, MemoryCounters, Thresholds
 LOGGER = "ib_oauth_bridge.audit"
 log = logging.getLogger(LOGGER)
 _configure_lock = threading.Lock()
+RECENT = 50  # audit events each worker keeps in memory for the admin page
 
 
 class _LineFormatter(logging.Formatter):
@@ -69,6 +71,8 @@ class Audit:
         # Called with every event written (fraud alerts included), after it was logged: the
         # metrics' counters (metrics.Metrics.observe_audit). A listener must not raise.
         self.listeners: list[Callable[[AuditEvent], None]] = []
+        # The admin page's "recent events": this worker's last RECENT events, newest last.
+        self.recent: deque[AuditEvent] = deque(maxlen=RECENT)
 
     @classmethod
     def from_settings(
@@ -96,6 +100,7 @@ class Audit:
         reason: str | None = None,
         retry_after: int | None = None,
         key_id: str | None = None,
+        actor: str | None = None,
     ) -> None:
         """Write one event, with the current request's id, address and user agent."""
         self.write(
@@ -110,6 +115,7 @@ class Audit:
                 reason=reason,
                 retry_after=retry_after,
                 key_id=key_id,
+                actor=actor,
             )
         )
 
@@ -123,6 +129,7 @@ class Audit:
 
     def _log(self, event: AuditEvent) -> None:
         log.info(event.as_json())
+        self.recent.append(event)
         for listener in self.listeners:
             listener(event)
 

@@ -37,6 +37,8 @@ class Event(StrEnum):
     PROXY_TARGET_REFUSED = "proxy.target_refused"  # a host not the session's own
     RATE_LIMITED = "rate.limited"  # any 429
     KEY_ROTATED = "key.rotated"
+    ADMIN_SIGNED_IN = "admin.signed_in"  # an operator signed in to the admin page
+    ADMIN_REFUSED = "admin.refused"  # someone not in IB_BRIDGE_ADMINS signed in to /admin
     FRAUD_REFRESH_REUSE = "fraud.refresh_reuse"
     FRAUD_EXCHANGE_BLOCKED = "fraud.exchange_failures_blocked"
     FRAUD_GRANT_MANY_ADDRESSES = "fraud.grant_many_addresses"
@@ -89,9 +91,18 @@ class AuditEvent:
     revoked: bool | None = None  # whether a fraud rule ended the grant
     key_id: str | None = None  # key.rotated: the new key's id (public)
     previous_key_id: str | None = None  # key.rotated: the id of the key it replaced
+    actor: str | None = None  # the admin page: the IB user id of the operator who acted
 
     def __post_init__(self) -> None:
-        for name in ("request_id", "ip", "user_agent", "client_id", "ib_user_id", "grant_id"):
+        for name in (
+            "request_id",
+            "ip",
+            "user_agent",
+            "client_id",
+            "ib_user_id",
+            "grant_id",
+            "actor",
+        ):
             object.__setattr__(self, name, safe_text(getattr(self, name)))
         object.__setattr__(self, "key_id", safe_text(self.key_id))
         object.__setattr__(self, "previous_key_id", safe_text(self.previous_key_id))

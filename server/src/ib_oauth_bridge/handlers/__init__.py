@@ -6,7 +6,7 @@ Handlers read requests and render answers; the protocol lives below them in `oau
 from __future__ import annotations
 
 from ..routing import Handler
-from . import authorize, discovery, ops, proxy, registration, token
+from . import admin, authorize, discovery, ops, proxy, registration, token
 
 PROXY_OPERATIONS = tuple(
     f"proxy_{method}" for method in ("get", "head", "post", "put", "patch", "delete")
@@ -34,6 +34,9 @@ HANDLERS: dict[str, Handler] = {
     "openapi_document": ops.openapi_document,
     "static_asset": ops.static_asset,
     "playground": ops.playground,
+    "admin_page": admin.admin_page,
+    "admin_callback": admin.admin_callback,
+    "admin_revoke": admin.admin_revoke,
     **dict.fromkeys(PROXY_OPERATIONS, proxy.proxy),
 }
 
