@@ -1,5 +1,6 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .admin_revoke_body import AdminRevokeBody
 from .authorization_server_metadata import AuthorizationServerMetadata
 from .client_information import ClientInformation
 from .client_metadata import ClientMetadata
@@ -45,6 +46,7 @@ from .token_response import TokenResponse
 from .user_info import UserInfo
 
 __all__ = (
+    "AdminRevokeBody",
     "AuthorizationServerMetadata",
     "ClientInformation",
     "ClientMetadata",
