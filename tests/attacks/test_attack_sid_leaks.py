@@ -14,7 +14,6 @@ positive control: the sid really was in use (IB saw a `sid` header on the proxie
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from flow import LOOPBACK_REDIRECT, authorize, exchange, form_value, pkce_pair, sign_in_at_ib
+from flow import (
+    LOOPBACK_REDIRECT,
+    authorize,
+    exchange,
+    form_value,
+    pkce_pair,
+    sign_in_at_ib,
+    wait_for_redirect,
+)
 from servers import MCP_SERVER_CLIENT, Bridge, Emulator, bridge_env, free_port, start_emulator
 
 
@@ -146,13 +153,7 @@ def full_run(run: Run) -> None:
         assert len(run.sid) >= 16
 
         step("status-done")
-        deadline = time.monotonic() + 15
-        while True:
-            status = browser.get("/authorize/status").json()
-            if status["status"] == "done" or time.monotonic() > deadline:
-                break
-            time.sleep(status.get("poll_after_ms", 1000) / 1000)
-        redirect_to = status["redirect_to"]
+        redirect_to = wait_for_redirect(browser, base)
         code = parse_qs(urlsplit(redirect_to).query)["code"][0]
         run.secrets["code"] = code
 
