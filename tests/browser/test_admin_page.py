@@ -5,13 +5,12 @@ the proxy); axe-core finds no WCAG 2 A/AA violation on the page; a non-admin use
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from browser_a11y import axe_violations
 from playwright.sync_api import Page, expect
 
 from servers import Bridge, Emulator, bridge_env, free_port
@@ -20,9 +19,6 @@ from signed_in import sign_in
 if TYPE_CHECKING:
     from conftest import BrowserErrors  # tests/browser/conftest.py
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "tests" / "interop" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(scope="module")
@@ -48,28 +44,6 @@ def sign_in_on_the_page(page: Page, bridge: Bridge, username: str) -> None:
     popup.locator("#password").fill(username)
     popup.locator("#password").press("Enter")
     page.locator("#confirm-continue").click()
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2 A/AA violations (evaluated over the DevTools protocol, which the page's
-    CSP does not govern), as tests/browser/test_sign_in_states.py does."""
-    if not AXE.exists():
-        message = f"no axe-core at {AXE} (npm ci in tests/interop/node)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result: list[dict[str, Any]] = page.evaluate(
-        """async (tags) => {
-          const result = await axe.run(document, { runOnly: { type: "tag", values: tags } });
-          return result.violations.map((v) => ({
-            id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary),
-          }));
-        }""",
-        AXE_TAGS,
-    )
-    return result
 
 
 def test_admin_revokes_a_grant(

@@ -19,10 +19,11 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
+from browser_a11y import axe_violations
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from servers import Bridge, Emulator, bridge_env, free_port
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = ROOT / "docs" / "assets" / "screenshots"
 # axe-core, installed by `npm ci` in tests/interop/node (never fetched at test time).
-AXE = ROOT / "tests" / "interop" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 SIGNED_IN_AS = "Ada Lovelace (ada@example.com)"
@@ -144,30 +143,6 @@ def photograph(page: Page, shots: Path, name: str, labels: list[tuple[str, str]]
         finally:
             page.evaluate("window.__undoSwap && window.__undoSwap()")
     page.set_viewport_size(viewport)
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2 A/AA violations on the page. The script is evaluated through the
-    DevTools protocol, which the page's CSP (script-src 'self') does not govern; a <script>
-    tag would be refused by it, as any injected script should be."""
-    if not AXE.exists():
-        message = f"no axe-core at {AXE} (npm ci in tests/interop/node)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    result: list[dict[str, Any]] = page.evaluate(
-        """async (tags) => {
-          const result = await axe.run(document, { runOnly: { type: "tag", values: tags } });
-          return result.violations.map((v) => ({
-            id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary),
-          }));
-        }""",
-        AXE_TAGS,
-    )
-    return result
 
 
 def expect_accessible(page: Page, state: str) -> None:
